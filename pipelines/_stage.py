@@ -1,0 +1,21 @@
+"""Shared entry wrapper for stage scripts: one-line errors and exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+
+def run(main: Callable[[], object]) -> None:
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+    from reprozoo.errors import ReprozooError
+
+    try:
+        main()
+    except ReprozooError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("interrupted: outputs of this stage were removed", file=sys.stderr)
+        sys.exit(130)

@@ -1,0 +1,25 @@
+"""DVC stage `train@<family>`: fit one model family on its prepared data.
+
+Reads the family's section of params.yaml (with the active profile applied), logs the
+run to MLflow, writes models/<family>/model.pt and reports/train/<family>/.
+"""
+
+import argparse
+
+from _stage import run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("family", help="a key of `families` in params.yaml")
+    ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    args = ap.parse_args()
+
+    from reprozoo.config import load_params
+    from reprozoo.runner import train_family
+
+    train_family(args.family, load_params(args.params))
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,1 @@
+"""Data: the registry of data sets, the verified fetch, and one prepare module per data set."""

@@ -1,0 +1,48 @@
+"""One metrics writer for both DVC (reports/metrics/<family>.json) and MLflow."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from reprozoo.errors import TrainingError
+from reprozoo.io import write_json
+
+METRICS_DIR = Path("reports/metrics")
+
+
+def check_finite(loss: float, step: int, what: str = "loss") -> float:
+    """Stop the run on a non-finite loss: nothing is saved after this raises."""
+    if not math.isfinite(loss):
+        raise TrainingError(f"{what} became {loss} at step {step}; training stopped and no "
+                            "model was saved (lower the learning rate or check the inputs)")
+    return loss
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return round(v, 6) if math.isfinite(v) else None
+    if isinstance(v, Mapping):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    return v
+
+
+def write(family: str, metrics: Mapping[str, Any], tracker: Any, root: Path = METRICS_DIR) -> Path:
+    """Write the metrics JSON and log its scalar leaves to the tracker.
+
+    Values are rounded to 6 digits so the JSON is stable and readable; nested dicts are
+    allowed (they show as `a.b` in `dvc metrics show` and in MLflow).
+    """
+    from reprozoo.tracking import flatten
+
+    clean = _clean(dict(metrics))
+    path = root / f"{family}.json"
+    write_json(path, clean)
+    scalars = {k: v for k, v in flatten(clean).items()
+               if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    tracker.log_metrics(scalars)
+    return path

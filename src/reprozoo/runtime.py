@@ -1,0 +1,90 @@
+"""One place for seeds, determinism and device choice; called once per stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import random
+from typing import Any
+
+from reprozoo.errors import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    seed: int
+    device: Any  # torch.device
+    deterministic: bool
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def describe(self) -> dict[str, str]:
+        """Identity tags: device, library versions, seed (logged with every run)."""
+        import numpy
+        import torch
+
+        info = {
+            "seed": str(self.seed),
+            "device": str(self.device),
+            "deterministic": str(self.deterministic).lower(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "cuda": torch.version.cuda or "none",
+            "torch_threads": str(torch.get_num_threads()),
+        }
+        if self.is_cuda:
+            info["gpu"] = torch.cuda.get_device_name(self.device)
+        return info
+
+
+def choose_device(pref: str) -> Any:
+    import torch
+
+    if pref == "cpu":
+        return torch.device("cpu")
+    if pref == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device = 'cuda' but no CUDA device is visible to torch; "
+                              "set device: auto or cpu in params.yaml")
+        return torch.device("cuda")
+    if pref == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    raise ConfigError(f"device = {pref!r}: choose one of auto, cpu, cuda")
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def setup(seed: int, device: str = "auto", deterministic: bool = True) -> Runtime:
+    """Seed Python, NumPy and torch (CPU and CUDA), pick the device, pin determinism.
+
+    On CPU the same inputs then give bit-identical outputs; on CUDA deterministic
+    kernels are requested (cuBLAS needs CUBLAS_WORKSPACE_CONFIG set before first use).
+    """
+    import torch
+
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+    seed_everything(seed)
+    return Runtime(seed=seed, device=choose_device(device), deterministic=deterministic)
+
+
+def generator(seed: int, device: Any = "cpu") -> Any:
+    """A private torch RNG so one family's draws never shift another's."""
+    import torch
+
+    g = torch.Generator(device=device)
+    g.manual_seed(seed)
+    return g
