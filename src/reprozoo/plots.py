@@ -77,10 +77,11 @@ def confusion_matrix(cm: Any, path: str | Path, labels: Sequence[str] | None = N
 
 def image_grid(images: Any, path: str | Path, ncols: int = 10, titles: Sequence[str] | None = None,
                cmap: str = "gray", title: str = "", symmetric: bool = False) -> Path:
-    """images: (N, H, W) array-like. `symmetric` centres the colour map on 0 (weights)."""
+    """images: (N, H, W) array-like or a list of 2-d arrays of any shapes. `symmetric`
+    centres the colour map on 0 (for weights)."""
     import numpy as np
 
-    imgs = np.asarray(images, dtype=np.float32)
+    imgs = [np.asarray(im, dtype=np.float32) for im in images]
     n = len(imgs)
     nrows = (n + ncols - 1) // ncols
     fig, axes = figure(nrows, ncols, figsize=(ncols * 1.1, nrows * 1.2 + (0.4 if title else 0)),

@@ -30,6 +30,7 @@ class FamilyEntry:
     """One `families:` entry in params.yaml (also read by dvc.yaml's foreach)."""
 
     data: str = param("", doc="prepared data folder the family reads")
+    needs: str = param("", doc="one more input (another model, a static file); = data if none")
     code: str = param("", doc="the family's module (a DVC code dependency)")
     deterministic: bool = True
 
@@ -71,7 +72,7 @@ def train_family(name: str, params: Params) -> dict[str, Any]:
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
                 name: to_dict(cfg)}
     tags = {"profile": params.profile, **ctx.runtime.describe(),
-            **tracking.data_hashes([ctx.data_dir])}
+            **tracking.data_hashes(sorted({ctx.data_dir, Path(entry.needs or entry.data)}))}
     print(f"train@{name}: profile={params.profile} device={ctx.device} seed={params.seed}",
           file=sys.stderr)
     try:
