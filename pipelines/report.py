@@ -1,0 +1,24 @@
+"""DVC stage `report`: write reports/README.md from every family's metrics and figures."""
+
+import argparse
+from pathlib import Path
+
+from _stage import run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
+    args = ap.parse_args()
+
+    from reprozoo.config import load_params
+    from reprozoo.io import write_text
+    from reprozoo.report import build
+
+    out = Path("reports/README.md")
+    write_text(out, build(Path("reports"), load_params(args.params).profile))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    run(main)

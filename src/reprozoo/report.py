@@ -1,0 +1,64 @@
+"""The Markdown summary reports/README.md: every family's metrics, targets and figures.
+
+Pure function of the files under reports/ (no timings, no dates), so it is reproducible.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reprozoo.tracking import flatten
+
+# Issue targets: family -> (metric key in reports/metrics/<family>.json, op, value, profiles).
+TARGETS: dict[str, list[tuple[str, str, float, tuple[str, ...]]]] = {
+    "slp": [("test_accuracy", ">=", 0.88, ("default",)), ("test_accuracy", ">=", 0.925, ("full",))],
+    "mlp": [("test_accuracy", ">=", 0.93, ("default",)), ("test_accuracy", ">=", 0.983, ("full",))],
+    "cnn": [("test_accuracy", ">=", 0.96, ("default",)), ("test_accuracy", ">=", 0.993, ("full",))],
+}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _check(value: Any, op: str, bound: float) -> bool:
+    return value >= bound if op == ">=" else value <= bound
+
+
+def build(reports: Path, profile: str) -> str:
+    lines = ["# reprozoo report", "",
+             f"Profile: **{profile}**. Built by the `report` stage from `reports/metrics/*.json` "
+             "and the figures under `reports/train/` and `reports/eval/`; "
+             "timings live in MLflow and `reports/bench/`.", ""]
+    metric_files = sorted((reports / "metrics").glob("*.json"))
+    rows = []
+    for mf in metric_files:
+        fam = mf.stem
+        flat = flatten(json.loads(mf.read_text(encoding="utf-8")))
+        for key, op, bound, profiles in TARGETS.get(fam, []):
+            if profile in profiles:
+                v = flat.get(key)
+                status = "n/a" if v is None else ("met" if _check(v, op, bound) else "**missed**")
+                rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {bound} | {status} |")
+    if rows:
+        lines += ["## Targets for this profile", "", "| family | metric | value | target | status |",
+                  "|---|---|---|---|---|", *rows, ""]
+    lines += ["## Metrics", ""]
+    for mf in metric_files:
+        fam = mf.stem
+        flat = flatten(json.loads(mf.read_text(encoding="utf-8")))
+        lines += [f"### {fam}", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in flat.items() if not isinstance(v, (list, dict))]
+        figs = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.png"))
+        if figs:
+            lines.append("")
+            lines += [f"![{p.stem}]({p.relative_to(reports).as_posix()})" for p in figs]
+        tables = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.md"))
+        for t in tables:
+            lines += ["", f"[{t.stem}]({t.relative_to(reports).as_posix()})"]
+        lines.append("")
+    return "\n".join(lines)
