@@ -97,9 +97,9 @@ def _from_canonical(spec: FileSpec, out: Path, dl: _Downloads) -> str:
                     shutil.copyfileobj(src, dst)
             else:
                 shutil.copyfile(got, out)
-            return f"{url}" + (f" (member {spec.member})" if spec.member else "")
+            return url + (f" (member {spec.member})" if spec.member else "")
         except (OSError, zipfile.BadZipFile, KeyError) as exc:
-            errors.append(f"{url}: {exc}")
+            errors.append(str(exc))
     raise OSError("; ".join(errors) or "no canonical URL")
 
 
