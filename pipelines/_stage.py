@@ -19,3 +19,10 @@ def run(main: Callable[[], object]) -> None:
     except KeyboardInterrupt:
         print("interrupted: outputs of this stage were removed", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # a bug or an unexpected library error: traceback, then one line
+        import traceback
+
+        traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__} in {os.path.basename(sys.argv[0])}: {exc}",
+              file=sys.stderr)
+        sys.exit(1)

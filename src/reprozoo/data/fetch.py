@@ -24,6 +24,7 @@ from reprozoo.errors import DataError
 from reprozoo.io import file_digest, write_json
 
 MIRROR_ENV = "REPROZOO_DATA_MIRROR"
+RETRY_WAIT_S = 2.0  # first back-off between download attempts (doubles, at most 8 s)
 
 
 def verify(path: Path, spec: FileSpec, source: str) -> None:
@@ -69,7 +70,7 @@ def download(url: str, dest: Path, *, retries: int = 3, timeout: float = 30.0) -
             last = exc
             tmp.unlink(missing_ok=True)
             if attempt < retries:
-                time.sleep(min(2 ** attempt, 8))
+                time.sleep(min(RETRY_WAIT_S * 2 ** (attempt - 1), 8))
     raise OSError(f"{url}: {getattr(last, 'reason', last)}")
 
 

@@ -1,0 +1,88 @@
+"""params.yaml validation: every bad value is an error naming the key, the value and the file."""
+
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from reprozoo.config import build, load_params, param
+from reprozoo.errors import ConfigError
+from reprozoo.families.mnist_clf import Config as ClfConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Demo:
+    lr: float = param(0.1, gt=0.0)
+    epochs: int = param(3, gt=0)
+    mode: Literal["a", "b"] = "a"
+    sizes: tuple[int, ...] = (1, 2)
+    flag: bool = False
+
+
+def write(tmp_path, text):
+    p = tmp_path / "params.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_profile_override_applies_only_to_its_profile(tmp_path):
+    text = "profile: {p}\nsec:\n  lr: 0.1\n  epochs: 10\n  smoke: {{epochs: 1}}\n  full: {{lr: 0.5}}\n"
+    for profile, want in (("smoke", Demo(0.1, 1)), ("default", Demo(0.1, 10)), ("full", Demo(0.5, 10))):
+        params = load_params(write(tmp_path, text.format(p=profile)))
+        assert params.build(Demo, "sec") == want
+
+
+@pytest.mark.parametrize("section, needle", [
+    ("{lr: -0.5}", "sec.lr = -0.5: must be > 0"),
+    ("{lr: fast}", "sec.lr = 'fast': must be a number"),
+    ("{epochs: 2.5}", "sec.epochs = 2.5: must be an integer"),
+    ("{mode: c}", "sec.mode = 'c': choose one of 'a', 'b'"),
+    ("{sizes: [1, x]}", "sec.sizes[1] = 'x': must be an integer"),
+    ("{flag: 1}", "sec.flag = 1: must be true or false"),
+    ("{lrr: 0.1}", "unknown key(s) lrr"),
+    ("{lr: 0.1, smoke: {nope: 1}}", "sec.smoke.nope: overrides a key that has no default"),
+])
+def test_bad_values_name_key_value_and_file(tmp_path, section, needle):
+    path = write(tmp_path, f"profile: smoke\nsec: {section}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_params(path).build(Demo, "sec")
+    assert needle in str(exc.value)
+    assert str(path) in str(exc.value)
+
+
+def test_unknown_profile_and_device(tmp_path):
+    with pytest.raises(ConfigError, match="profile = 'huge': unknown profile; choose one of smoke, default, full"):
+        load_params(write(tmp_path, "profile: huge\n"))
+    with pytest.raises(ConfigError, match="device = 'tpu'"):
+        load_params(write(tmp_path, "device: tpu\n"))
+
+
+def test_missing_section_lists_what_exists(tmp_path):
+    params = load_params(write(tmp_path, "profile: default\nalpha: {}\n"))
+    with pytest.raises(ConfigError, match="no section 'beta' \\(have: alpha, profile\\)"):
+        params.section("beta")
+
+
+def test_configs_are_frozen():
+    cfg = build(ClfConfig, {"arch": "slp"}, where="x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.lr = 1.0  # type: ignore[misc]
+
+
+def test_repository_params_file_is_valid():
+    """Every family and prepare section in the real params.yaml builds, in every profile."""
+    from pathlib import Path
+
+    from reprozoo import families
+    from reprozoo.data import prepare
+    from reprozoo.runner import FamilyEntry
+
+    root = Path(__file__).resolve().parents[1]
+    base = load_params(root / "params.yaml")
+    for profile in ("smoke", "default", "full"):
+        params = dataclasses.replace(base, profile=profile)
+        for name, entry in base.raw["families"].items():
+            build(FamilyEntry, entry, where=name)
+            params.build(families.get(name).Config, name)
+        for ds in base.raw["datasets"]:
+            params.build(prepare.get(ds).Config, f"prepare.{ds}")
