@@ -1,0 +1,58 @@
+"""The CLI surface, the Markdown report, and the repro-check comparison."""
+
+import json
+import subprocess
+import sys
+
+from reprozoo import report
+from reprozoo.commands import COMMANDS
+from reprozoo.repro_check import compare, lock_outputs
+
+
+def test_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "reprozoo.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for name in COMMANDS:
+        assert name in out
+
+
+def test_every_command_has_help():
+    for name in COMMANDS:
+        proc = subprocess.run([sys.executable, "-m", "reprozoo.cli", name, "--help"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert "usage: reprozoo " + name in proc.stdout
+
+
+def test_report_marks_targets_met_and_missed(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "slp.json").write_text(json.dumps({"test_accuracy": 0.91}))
+    (tmp_path / "metrics" / "cnn.json").write_text(json.dumps({"test_accuracy": 0.90}))
+    (tmp_path / "eval" / "cnn").mkdir(parents=True)
+    (tmp_path / "eval" / "cnn" / "confusion_matrix.png").write_bytes(b"png")
+    md = report.build(tmp_path, "default")
+    assert "| slp | test_accuracy | 0.91 | >= 0.88 | met |" in md
+    assert "| cnn | test_accuracy | 0.9 | >= 0.96 | **missed** |" in md
+    assert "![confusion_matrix](eval/cnn/confusion_matrix.png)" in md
+    assert report.build(tmp_path, "default") == md  # a pure function of the files
+
+
+def test_repro_check_compares_every_output(tmp_path):
+    lock = """schema: '2.0'
+stages:
+  train@slp:
+    cmd: x
+    outs:
+    - path: models/slp
+      md5: {h}.dir
+    - path: reports/metrics/slp.json
+      md5: abc
+"""
+    (tmp_path / "a.lock").write_text(lock.format(h="111"))
+    (tmp_path / "b.lock").write_text(lock.format(h="222"))
+    a, b = lock_outputs(tmp_path / "a.lock"), lock_outputs(tmp_path / "b.lock")
+    assert len(a) == 2
+    assert compare(a, a) == []
+    assert compare(a, b) == ["train@slp:models/slp: 111.dir != 222.dir"]
+    del b["train@slp:reports/metrics/slp.json"]
+    assert "train@slp:reports/metrics/slp.json: only in run A" in compare(a, b)
