@@ -16,6 +16,11 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    try:  # a bundled Japanese font (IPAexGothic) so Japanese labels render, not boxes
+        import matplotlib_fontja  # noqa: F401  (registers the font and selects it)
+    except ImportError:
+        pass
+
     return plt
 
 
