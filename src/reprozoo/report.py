@@ -16,6 +16,7 @@ TARGETS: dict[str, list[tuple[str, str, float, tuple[str, ...]]]] = {
     "slp": [("test_accuracy", ">=", 0.88, ("default",)), ("test_accuracy", ">=", 0.925, ("full",))],
     "mlp": [("test_accuracy", ">=", 0.93, ("default",)), ("test_accuracy", ">=", 0.983, ("full",))],
     "cnn": [("test_accuracy", ">=", 0.96, ("default",)), ("test_accuracy", ">=", 0.993, ("full",))],
+    "numpy_net": [("test_acc", ">=", 0.94, ("default",)), ("test_acc", ">=", 0.975, ("full",))],
     "ql_frozenlake4": [("mean_return", ">=", 0.73, ("default", "full"))],
     "ql_frozenlake8": [("mean_return", ">=", 0.88, ("default", "full"))],
     # 8.3 is above the exact optimum (7.93, dynamic programming) of gymnasium's Taxi.
