@@ -16,6 +16,7 @@ class Demo:
     epochs: int = param(3, gt=0)
     mode: Literal["a", "b"] = "a"
     sizes: tuple[int, ...] = (1, 2)
+    pair: tuple[int, str] = (1, "a")
     flag: bool = False
 
 
@@ -39,6 +40,8 @@ def test_profile_override_applies_only_to_its_profile(tmp_path):
     ("{mode: c}", "sec.mode = 'c': choose one of 'a', 'b'"),
     ("{sizes: [1, x]}", "sec.sizes[1] = 'x': must be an integer"),
     ("{flag: 1}", "sec.flag = 1: must be true or false"),
+    ("{pair: [1, 2]}", "sec.pair[1] = 2: must be a string"),
+    ("{pair: [1]}", "sec.pair = [1]: must have 2 items"),
     ("{lrr: 0.1}", "unknown key(s) lrr"),
     ("{lr: 0.1, smoke: {nope: 1}}", "sec.smoke.nope: overrides a key that has no default"),
 ])
@@ -48,6 +51,11 @@ def test_bad_values_name_key_value_and_file(tmp_path, section, needle):
         load_params(path).build(Demo, "sec")
     assert needle in str(exc.value)
     assert str(path) in str(exc.value)
+
+
+def test_fixed_length_tuple(tmp_path):
+    params = load_params(write(tmp_path, "profile: smoke\nsec: {pair: [3, b]}\n"))
+    assert params.build(Demo, "sec").pair == (3, "b")
 
 
 def test_unknown_profile_and_device(tmp_path):

@@ -1,0 +1,34 @@
+"""Classify SMS messages as spam or ham with the trained `nb_spam` model.
+
+`reprozoo spam "WINNER!! claim your prize now"` prints the label and P(spam) per message.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from reprozoo.errors import ReprozooError
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("message", nargs="+", help="one or more messages (quote each)")
+    ap.add_argument("--model", type=Path, default=Path("models/nb_spam/model.pt"),
+                    help="trained nb_spam checkpoint (default: %(default)s)")
+    ap.add_argument("--baseline", action="store_true", help="use the word-count baseline model")
+
+
+def run(args: argparse.Namespace) -> int:
+    from reprozoo import checkpoint
+    from reprozoo.config import build
+    from reprozoo.families import naive_bayes as nb
+
+    if not any(m.strip() for m in args.message):
+        raise ReprozooError("empty message: give the text to classify in quotes")
+    blob = checkpoint.load(args.model, family="nb_spam")
+    cfg = None if args.baseline else build(nb.Config, blob["config"], where=f"{args.model}: config")
+    model = nb.SpamModel(cfg, blob["state"]["baseline" if args.baseline else "improved"])
+    for text, p in zip(args.message, model.spam_probability(args.message)):
+        label = "spam" if p > 0.5 else "ham"
+        print(f"{label}\tP(spam)={p:.4f}\t{text}")
+    return 0

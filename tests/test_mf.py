@@ -1,0 +1,131 @@
+"""Matrix factorization: the article's update step, low-rank recovery, the MovieLens
+prepare contract (bad lines reported with line numbers) and the recommend CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reprozoo.data import movielens
+from reprozoo.families import mf
+
+
+def test_article_update_step():
+    # seed article 004: α=0.1, r=8, r̂=1.6, q₀=1.3 → p₀ = 1.4 becomes 3.064
+    p1, q1 = mf.sgd_step(p=1.4, q=1.3, r=8.0, r_hat=1.6, alpha=0.1)
+    assert p1 == pytest.approx(3.064, abs=1e-12)
+    assert q1 == pytest.approx(1.3 + 2 * 0.1 * 6.4 * 1.4, abs=1e-12)
+
+
+def test_batch_step_is_the_article_rule_for_one_rating():
+    """The vectorized step on a one-rating batch = sgd_step per coordinate (lr = 2α)."""
+    g = torch.Generator().manual_seed(0)
+    m = mf.BiasedMF(3, 4, 2, mu=0.0, init_std=1.0, g=g)
+    p0, q0 = m.P[1].clone(), m.Q[2].clone()
+    r_hat = float(m.predict(torch.tensor([1]), torch.tensor([2]), clip=False))
+    alpha, lam = 0.05, 0.1
+    m.step(torch.tensor([1]), torch.tensor([2]), torch.tensor([4.0]), lr=2 * alpha, reg=lam)
+    for c in range(2):
+        p1, q1 = mf.sgd_step(float(p0[c]), float(q0[c]), 4.0, r_hat, alpha, lam)
+        assert float(m.P[1, c]) == pytest.approx(p1, abs=1e-6)
+        assert float(m.Q[2, c]) == pytest.approx(q1, abs=1e-6)
+
+
+def test_recovers_fully_observed_low_rank_matrix():
+    rng = np.random.default_rng(0)
+    U, I, k = 30, 20, 2
+    R = 3.0 + rng.uniform(-0.7, 0.7, (U, k)) @ rng.uniform(-0.7, 0.7, (k, I))  # ratings in (2, 4)
+    u, i = np.meshgrid(np.arange(U), np.arange(I), indexing="ij")
+    tr = (torch.from_numpy(u.ravel()), torch.from_numpy(i.ravel()), torch.from_numpy(R.ravel()).float())
+    cfg = mf.Config(factors=k, epochs=300, batch_size=32, lr=0.05, lr_decay=1.0, reg=0.0, init_std=0.3)
+    model = mf.fit(cfg, U, I, tr, None, seed=0)
+    start = float(((tr[2] - tr[2].mean()) ** 2).mean().sqrt())
+    assert mf.rmse(model, *tr) < 0.01 < start / 10
+
+
+def _write_raw(tmp: Path, lines: list[str]) -> Path:
+    raw = tmp / "raw"
+    raw.mkdir()
+    (raw / "u.data").write_text("\n".join(lines) + "\n", encoding="latin-1")
+    (raw / "u.item").write_text("".join(f"{m}|Movie {m} (1995)|01-Jan-1995||http://x|0\n" for m in range(1, 6)),
+                                encoding="latin-1")
+    (raw / "u.user").write_text("".join(f"{u}|20|M|student|00000\n" for u in range(1, 5)), encoding="latin-1")
+    return raw
+
+
+GOOD = [f"{u}\t{i}\t{(u + i) % 5 + 1}\t88125094{u}" for u in range(1, 5) for i in range(1, 6)]
+
+
+def test_malformed_and_out_of_range_lines_are_reported_with_line_numbers(tmp_path, capsys):
+    lines = GOOD[:3] + ["1\t4\tfour\t881250949", "2\t3\t7\t881250949", "3\t1", "9\t1\t3\t0"] + GOOD[3:]
+    raw = _write_raw(tmp_path, lines)
+    out = tmp_path / "out"
+    out.mkdir()
+    stats = movielens.prepare(movielens.Config(n_folds=2), raw, out, seed=0)
+    bad = {b["line"]: b["reason"] for b in stats["bad_lines"]}
+    assert set(bad) == {4, 5, 6, 7}
+    assert "outside 1-5" in bad[5] and "not in u.user" in bad[7]
+    assert stats["n_ratings"] == len(GOOD) and stats["n_bad_lines"] == 4
+    assert np.load(out / "rating.npy").max() <= 5
+    assert "u.data:5: skipped (rating 7 outside 1-5)" in capsys.readouterr().err
+
+
+def test_prepare_is_independent_of_line_order(tmp_path):
+    outs = []
+    for n, lines in enumerate((GOOD, GOOD[::-1])):
+        d = tmp_path / str(n)
+        d.mkdir()
+        raw = _write_raw(d, lines)
+        (d / "out").mkdir()
+        movielens.prepare(movielens.Config(n_folds=2), raw, d / "out", seed=3)
+        outs.append(movielens.load(d / "out"))
+    for key in ("user", "item", "rating", "fold", "test", "user_ids", "titles"):
+        assert np.array_equal(np.asarray(outs[0][key]), np.asarray(outs[1][key])), key
+
+
+def test_recommend_excludes_rated_items():
+    g = torch.Generator().manual_seed(0)
+    m = mf.BiasedMF(2, 6, 2, mu=3.0, init_std=1.0, g=g)
+    m.bi = torch.arange(6, dtype=torch.float32) * 0.1  # item 5 is best, then 4, ...
+    recs = mf.recommend(m.state(), 0, np.array([5, 3]), k=10)
+    items = [j for j, _ in recs]
+    assert len(items) == 4 and 5 not in items and 3 not in items
+    assert all(a >= b for (_, a), (_, b) in zip(recs, recs[1:]))
+
+
+def test_recommend_cli_unknown_user(tmp_path, capsys):
+    from reprozoo.cli import main
+
+    raw = _write_raw(tmp_path, GOOD)
+    out = tmp_path / "out"
+    out.mkdir()
+    movielens.prepare(movielens.Config(n_folds=2), raw, out, seed=0)
+    assert main(["recommend", "--user", "42", "--data", str(out), "--model", str(tmp_path / "none.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "unknown user id 42" in err and "ids 1..4" in err
+
+
+def test_recommend_cli_prints_titles(tmp_path, capsys):
+    from reprozoo import checkpoint
+    from reprozoo.cli import main
+
+    raw = _write_raw(tmp_path, GOOD[:-2])  # user 4 has not rated movies 4 and 5
+    out = tmp_path / "out"
+    out.mkdir()
+    movielens.prepare(movielens.Config(n_folds=2), raw, out, seed=0)
+    d = movielens.load(out)
+    cfg = mf.Config(factors=2, epochs=5)
+    model = mf.fit(cfg, 4, 5, (torch.from_numpy(d["user"]), torch.from_numpy(d["item"]),
+                               torch.from_numpy(d["rating"])), None, seed=0)
+    ckpt = checkpoint.save(tmp_path / "model.pt", family="mf", config=dataclasses.asdict(cfg), state=model.state())
+    assert main(["recommend", "--user", "4", "-k", "5", "--data", str(out), "--model", str(ckpt)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("user 4: 3 movies rated") and len(lines) == 3
+    assert {ln.split("  ")[-1] for ln in lines[1:]} == {"Movie 4 (1995)", "Movie 5 (1995)"}
+    assert all(1.0 <= float(ln.split()[1]) <= 5.0 for ln in lines[1:])
+    assert not math.isnan(float(lines[1].split()[1]))
