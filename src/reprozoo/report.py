@@ -17,6 +17,10 @@ TARGETS: dict[str, list[tuple[str, str, float, tuple[str, ...]]]] = {
     "mlp": [("test_accuracy", ">=", 0.93, ("default",)), ("test_accuracy", ">=", 0.983, ("full",))],
     "cnn": [("test_accuracy", ">=", 0.96, ("default",)), ("test_accuracy", ">=", 0.993, ("full",))],
     "numpy_net": [("test_acc", ">=", 0.94, ("default",)), ("test_acc", ">=", 0.975, ("full",))],
+    "mf": [("cv.rmse_mean", "<=", 0.905, ("default", "full"))],
+    "nb_spam": [("cv.improved.accuracy", ">=", 0.99, ("default", "full")),
+                ("cv.improved.spam_f1", ">=", 0.96, ("default", "full"))],
+    "seq2seq": [("bleu", ">=", 25.0, ("full",))],
     "ql_frozenlake4": [("mean_return", ">=", 0.73, ("default", "full"))],
     "ql_frozenlake8": [("mean_return", ">=", 0.88, ("default", "full"))],
     # 8.3 is above the exact optimum (7.93, dynamic programming) of gymnasium's Taxi.
