@@ -51,9 +51,12 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Deterministic JSON (sorted keys, fixed indent) so identical runs hash identically."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+def write_json(path: str | os.PathLike, obj: Any, ascii_only: bool = False) -> None:
+    """Deterministic JSON (sorted keys, fixed indent) so identical runs hash identically.
+
+    `ascii_only` escapes non-ASCII text (DVC refuses metrics files with UTF-8 beyond ASCII)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=ascii_only)
+    write_text(path, text + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

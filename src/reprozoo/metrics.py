@@ -41,7 +41,7 @@ def write(family: str, metrics: Mapping[str, Any], tracker: Any, root: Path = ME
 
     clean = _clean(dict(metrics))
     path = root / f"{family}.json"
-    write_json(path, clean)
+    write_json(path, clean, ascii_only=True)
     scalars = {k: v for k, v in flatten(clean).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
     tracker.log_metrics(scalars)

@@ -1,0 +1,253 @@
+"""GANs on MNIST: the seed article's MLP GAN and a DCGAN (seed article 004).
+
+`arch: mlp` is the article's network (Goodfellow et al. 2014 objective with the
+non-saturating G loss): G 100→128→256→512→1024→784 with BatchNorm, LeakyReLU(0.2) and
+Tanh; D 784→512→256→1 with LeakyReLU(0.2). The article trains D `d_steps` = 20 times per
+G step and observes mode collapse (mostly 7, 9, 1); the ratio is a param here.
+`arch: dcgan` follows Radford et al. 2016 scaled to 28×28: G z→(2w,7,7)→ConvT→(w,14,14)→
+ConvT→(1,28,28) with BatchNorm/ReLU/Tanh, D two strided convs with LeakyReLU and a linear
+logit.
+
+Quality is measured in the feature space of our own MNIST CNN classifier (family `cnn`,
+`mnist_clf.features`: its 128-d penultimate layer): FID of 10,000 samples against the
+test set, and class coverage = the classifier's label histogram over 10,000 samples (no
+class below 5 %) with its entropy in bits (log2 10 = 3.32 is uniform).
+
+Default profile (mnist-5k, 2-core CPU), measured with
+`python pipelines/train.py gan_mlp && python pipelines/evaluate.py gan_mlp` (and gan_dcgan):
+RESULTS: see reports/metrics/gan_mlp.json, reports/metrics/gan_dcgan.json
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reprozoo import checkpoint, plots, progress
+from reprozoo.config import param, to_dict
+from reprozoo.context import Context
+from reprozoo.data import mnist
+from reprozoo.metrics import check_finite
+from reprozoo.runtime import generator
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    arch: Literal["mlp", "dcgan"] = "mlp"
+    z_dim: int = param(100, gt=0)
+    width: int = param(64, gt=0, doc="DCGAN base channels (G: 2w→w, D: w→2w)")
+    epochs: int = param(20, gt=0)
+    batch_size: int = param(64, gt=0)
+    lr: float = param(2e-4, gt=0.0, doc="Adam step size (β1 = 0.5) for G and D")
+    d_steps: int = param(1, gt=0, doc="D updates per G update (the article: 20)")
+    train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
+    n_eval: int = param(10000, gt=1, doc="samples for FID and class coverage")
+    classifier: str = param("models/cnn/model.pt", doc="the `cnn` family checkpoint (FID features)")
+
+
+# ------------------------------------------------------------------ models
+def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
+    """(G, D): G maps (B, z) → (B,1,28,28) in [-1,1]; D maps images → logits (B,)."""
+    if cfg.arch == "mlp":
+        dims = (cfg.z_dim, 128, 256, 512, 1024)
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+            layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if i else []) + [nn.LeakyReLU(0.2)]
+        G = nn.Sequential(*layers, nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+        D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2),
+                          nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Flatten(0))
+        return G, D
+    w = cfg.width
+    G = nn.Sequential(
+        nn.Linear(cfg.z_dim, 2 * w * 7 * 7, bias=False), nn.Unflatten(1, (2 * w, 7, 7)),
+        nn.BatchNorm2d(2 * w), nn.ReLU(),                                          # (B,2w,7,7)
+        nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # (B,w,14,14)
+        nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())                              # (B,1,28,28)
+    D = nn.Sequential(
+        nn.Conv2d(1, w, 4, 2, 1), nn.LeakyReLU(0.2),                               # (B,w,14,14)
+        nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),  # (B,2w,7,7)
+        nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1), nn.Flatten(0))
+    return G, D
+
+
+def subset(x: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
+    """A seeded subset (the training files may be ordered by class)."""
+    if not limit or limit >= len(x):
+        return x
+    return x[torch.randperm(len(x), generator=generator(seed))[:limit].sort().values.to(x.device)]
+
+
+# ------------------------------------------------------------------ training
+def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) -> dict[str, Any]:
+    """Alternating updates: `d_steps` D steps (each on a fresh real batch) per G step.
+
+    One epoch = one pass of real images through D. Returns final losses and the fixed-z
+    sample snapshots (one row of 10 per epoch) for the per-epoch figure."""
+    g = generator(ctx.seed, ctx.device)
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
+    amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only
+    z_fixed = torch.randn((10, cfg.z_dim), generator=g, device=g.device)
+    snaps = []
+    n_batches = max(1, len(x) // cfg.batch_size)
+    pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
+    for epoch in range(1, cfg.epochs + 1):
+        G.train(), D.train()
+        order = torch.randperm(len(x), generator=g, device=g.device)
+        sums = torch.zeros(4, device=x.device)  # d_loss, g_loss, D(real), D(fake)
+        n_d = n_g = 0
+        for bi in range(n_batches):
+            real = x[order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]]
+            z = torch.randn((len(real), cfg.z_dim), generator=g, device=g.device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                lr_, lf = D(real).float(), D(G(z).detach()).float()
+            d_loss = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
+                      + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            sums[0] += d_loss.detach()
+            sums[2] += torch.sigmoid(lr_.detach()).mean()
+            sums[3] += torch.sigmoid(lf.detach()).mean()
+            n_d += 1
+            if (bi + 1) % cfg.d_steps:
+                continue
+            z = torch.randn((cfg.batch_size, cfg.z_dim), generator=g, device=g.device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                lg = D(G(z)).float()
+            g_loss = F.binary_cross_entropy_with_logits(lg, torch.ones_like(lg))  # non-saturating
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            sums[1] += g_loss.detach()
+            n_g += 1
+        s = sums.tolist()
+        d_mean = check_finite(s[0] / n_d, epoch, "D loss")
+        g_mean = check_finite(s[1] / max(n_g, 1), epoch, "G loss")
+        ctx.log_step(epoch, d_loss=d_mean, g_loss=g_mean, d_real=s[2] / n_d, d_fake=s[3] / n_d,
+                     g_steps=n_g)
+        G.eval()
+        with torch.no_grad():
+            snaps.append(G(z_fixed)[:, 0].cpu())
+        pb.set_postfix(d=d_mean, g=g_mean)
+        pb.update(1)
+    pb.close()
+    return {"d_loss": d_mean, "g_loss": g_mean, "snapshots": snaps}
+
+
+def train(cfg: Config, ctx: Context) -> dict[str, float]:
+    x, _ = mnist.to_tensors(ctx.data_dir, "train", ctx.device)
+    x = subset(x, cfg.train_limit, ctx.seed) * 2 - 1  # [-1, 1] to match Tanh
+    torch.manual_seed(ctx.seed)
+    G, D = build(cfg)
+    G, D = G.to(ctx.device), D.to(ctx.device)
+    t0 = time.perf_counter()
+    out = fit(G, D, cfg, x, ctx)
+    secs = time.perf_counter() - t0
+    ctx.tracker.log_metrics({"train_seconds": secs, "train_images_per_s": cfg.epochs * len(x) / secs})
+    snaps = out.pop("snapshots")
+    rows = np.linspace(0, len(snaps) - 1, min(len(snaps), 10)).round().astype(int)
+    plots.image_grid(torch.cat([snaps[r] for r in rows]).numpy(), ctx.report_dir / "samples_by_epoch.png",
+                     ncols=10, titles=[f"ep {r + 1}" if c == 0 else "" for r in rows for c in range(10)],
+                     title=f"{ctx.name}: fixed z, one row per epoch")
+    plots.learning_curves(ctx.history, ctx.report_dir / "loss_curves.png",
+                          groups={"loss": ["d_loss", "g_loss"], "D output": ["d_real", "d_fake"]},
+                          title=f"{ctx.name} ({cfg.arch}, {cfg.d_steps} D step(s) per G step)")
+    checkpoint.save(ctx.model_path, family=ctx.name, config=to_dict(cfg),
+                    state={"G": G.state_dict(), "D": D.state_dict()})
+    return out
+
+
+# ------------------------------------------------------------------ metrics
+def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
+    """‖μ1−μ2‖² + tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^½) (Heusel et al. 2017), float64.
+
+    The trace term uses the eigenvalues of √Σ1 Σ2 √Σ1 (symmetric PSD), which equals
+    tr((Σ1Σ2)^½) without scipy.linalg.sqrtm's complex round-off."""
+    w1, v1 = np.linalg.eigh(s1)
+    r1 = (v1 * np.sqrt(np.clip(w1, 0, None))) @ v1.T
+    lam = np.linalg.eigvalsh(r1 @ s2 @ r1)
+    tr_sqrt = np.sqrt(np.clip(lam, 0, None)).sum()
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt)
+
+
+def feature_stats(f: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    a = f.double().cpu().numpy()
+    return a.mean(0), np.cov(a, rowvar=False)
+
+
+def fid(f1: torch.Tensor, f2: torch.Tensor) -> float:
+    return frechet_distance(*feature_stats(f1), *feature_stats(f2))
+
+
+def coverage(pred: torch.Tensor, n_classes: int = 10) -> dict[str, Any]:
+    """Label histogram (fractions), its entropy in bits and the smallest class share."""
+    frac = torch.bincount(pred.cpu(), minlength=n_classes).double() / len(pred)
+    ent = float(-(frac[frac > 0] * frac[frac > 0].log2()).sum())
+    return {"class_fraction": {str(i): float(f) for i, f in enumerate(frac)}, "entropy_bits": ent,
+            "min_class_fraction": float(frac.min()), "all_classes_over_5pct": bool(frac.min() >= 0.05)}
+
+
+@torch.no_grad()
+def embed(clf: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, D), predicted labels (N,)) of images in [0,1] (B,1,28,28)."""
+    from reprozoo.families.mnist_clf import features
+
+    fs, ps = [], []
+    for i in range(0, len(x), batch):
+        f = features(clf, x[i:i + batch])
+        fs.append(f)
+        ps.append(clf[-1](f).argmax(1))
+    return torch.cat(fs), torch.cat(ps)
+
+
+@torch.no_grad()
+def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
+    from reprozoo.families.mnist_clf import load_trained
+
+    blob = checkpoint.load(ctx.model_path, family=ctx.name, map_location=ctx.device)
+    G, _ = build(cfg)
+    G = G.to(ctx.device)
+    checkpoint.load_state(G, blob["state"].get("G", {}), str(ctx.model_path))
+    G.eval()
+    clf = load_trained(cfg.classifier, "cnn", ctx.device)
+    g = generator(ctx.seed + 5, ctx.device)
+    samples = torch.cat([(G(torch.randn((min(1000, cfg.n_eval - i), cfg.z_dim), generator=g,
+                                        device=g.device)) + 1) / 2
+                         for i in range(0, cfg.n_eval, 1000)])  # (N,1,28,28) in [0,1]
+    x_test, y_test = mnist.to_tensors(ctx.data_dir, "test", ctx.device)
+    x_test, y_test = x_test[:cfg.n_eval], y_test[:cfg.n_eval]  # the official order is not by class
+    f_gen, pred = embed(clf, samples)
+    f_test, pred_test = embed(clf, x_test)
+    half = len(f_test) // 2
+    out: dict[str, Any] = {
+        "fid_cnn": fid(f_gen, f_test),
+        "n_test": int(len(f_test)),
+        # reference floor: FID between the two halves of the test set (finite-sample noise)
+        "fid_cnn_test_halves": fid(f_test[:half], f_test[half:]),
+        "classifier_test_accuracy": float((pred_test == y_test).double().mean()),
+        "n_samples": int(len(samples)),
+        "coverage": coverage(pred),
+    }
+    show = samples[:100, 0].cpu().numpy()
+    plots.image_grid(show, ctx.report_dir / "samples.png", ncols=10,
+                     titles=[str(int(p)) for p in pred[:100]],
+                     title=f"{ctx.name}: samples (classifier label above), FID {out['fid_cnn']:.2f}")
+    frac = [out["coverage"]["class_fraction"][str(i)] for i in range(10)]
+    fig, ax = plots.figure(figsize=(5, 3.2))
+    ax.bar(range(10), frac)
+    ax.axhline(0.05, color="r", ls="--", lw=1, label="5 %")
+    ax.axhline(0.1, color="gray", ls=":", lw=1, label="uniform")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("classifier label")
+    ax.set_ylabel("share of samples")
+    ax.set_title(f"class coverage, entropy {out['coverage']['entropy_bits']:.3f} bits")
+    ax.legend()
+    plots.savefig(fig, ctx.report_dir / "class_coverage.png")
+    return out

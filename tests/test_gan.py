@@ -1,0 +1,96 @@
+"""GAN: shapes, FID against closed forms and scipy, coverage, fixed-seed steps, NaN stop."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from reprozoo.context import Context
+from reprozoo.errors import TrainingError
+from reprozoo.families import gan
+from reprozoo.runtime import setup
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_shapes(arch):
+    cfg = gan.Config(arch=arch, width=8)
+    G, D = gan.build(cfg)
+    G.eval()
+    with torch.no_grad():
+        x = G(torch.randn(4, cfg.z_dim))
+    assert x.shape == (4, 1, 28, 28) and float(x.abs().max()) <= 1
+    with torch.no_grad():
+        assert D(x).shape == (4,)
+    if arch == "mlp":  # the article's layer sizes
+        sizes = [m.out_features for m in G if isinstance(m, torch.nn.Linear)]
+        assert sizes == [128, 256, 512, 1024, 784]
+        assert [m.out_features for m in D if isinstance(m, torch.nn.Linear)] == [512, 256, 1]
+
+
+def test_fid_self_is_zero_and_matches_closed_forms():
+    rng = np.random.default_rng(0)
+    a = torch.from_numpy(rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6)))
+    assert gan.fid(a, a) == pytest.approx(0.0, abs=1e-6)
+    # diagonal Gaussians: ‖μ1−μ2‖² + Σ (√σ1² − √σ2²)²
+    m1, m2 = np.arange(4.0), np.ones(4)
+    s1, s2 = np.diag([1.0, 2, 3, 4]), np.diag([4.0, 1, 1, 9])
+    want = ((m1 - m2) ** 2).sum() + ((np.sqrt(np.diag(s1)) - np.sqrt(np.diag(s2))) ** 2).sum()
+    assert gan.frechet_distance(m1, s1, m2, s2) == pytest.approx(want, rel=1e-10)
+    # full covariances: scipy.linalg.sqrtm reference
+    b = a + torch.from_numpy(rng.normal(size=(2000, 6)))
+    mu1, c1 = gan.feature_stats(a)
+    mu2, c2 = gan.feature_stats(b)
+    ref = ((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * scipy.linalg.sqrtm(c1 @ c2).real)
+    assert gan.fid(a, b) == pytest.approx(ref, rel=1e-6)
+
+
+def test_coverage_entropy():
+    uni = gan.coverage(torch.arange(10).repeat(100))
+    assert uni["entropy_bits"] == pytest.approx(np.log2(10)) and uni["all_classes_over_5pct"]
+    col = gan.coverage(torch.tensor([7] * 90 + [1] * 10))
+    assert col["min_class_fraction"] == 0 and not col["all_classes_over_5pct"]
+    assert col["entropy_bits"] == pytest.approx(-(0.9 * np.log2(0.9) + 0.1 * np.log2(0.1)))
+
+
+def make_ctx(tmp_path: Path) -> Context:
+    d = tmp_path / "data"
+    d.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    np.save(d / "x_train.npy", rng.integers(0, 256, (128, 28, 28), dtype=np.uint8))
+    np.save(d / "y_train.npy", rng.integers(0, 10, 128, dtype=np.uint8))
+    return Context(name="gan_mlp", profile="smoke", data_dir=d, model_dir=tmp_path / "models",
+                   report_dir=tmp_path / "reports", runtime=setup(0, "cpu"))
+
+
+def test_few_steps_fixed_seed_are_reproducible(tmp_path):
+    cfg = gan.Config(arch="mlp", epochs=2, batch_size=32, d_steps=2)
+    runs = []
+    for _ in range(2):
+        ctx = make_ctx(tmp_path)
+        torch.manual_seed(0)
+        G, D = gan.build(cfg)
+        out = gan.fit(G, D, cfg, torch.rand(128, 1, 28, 28) * 0 + 0.5, ctx)
+        runs.append((out["d_loss"], out["g_loss"], ctx.history))
+    assert runs[0] == runs[1]
+    assert all(np.isfinite(runs[0][:2]))
+    assert runs[0][2][0]["g_steps"] == 2  # 4 batches, 2 D steps per G step
+
+
+def test_nan_loss_stops_without_model(tmp_path, monkeypatch):
+    ctx = make_ctx(tmp_path)
+    ctx.model_dir.mkdir()
+    cfg = gan.Config(arch="mlp", epochs=1, batch_size=32)
+    real_build = gan.build
+
+    def poisoned(c):
+        G, D = real_build(c)
+        with torch.no_grad():
+            D[1].weight.fill_(float("nan"))
+        return G, D
+
+    monkeypatch.setattr(gan, "build", poisoned)
+    with pytest.raises(TrainingError, match="became nan"):
+        gan.train(cfg, ctx)
+    assert not ctx.model_path.exists()

@@ -1,0 +1,93 @@
+"""VAE: shapes, the loss against closed forms, IWAE vs ELBO, a few steps, bad checkpoints."""
+
+import math
+
+import pytest
+import torch
+
+from reprozoo import checkpoint
+from reprozoo.errors import CheckpointError
+from reprozoo.families import vae
+
+
+@pytest.fixture(scope="module")
+def data():
+    g = torch.Generator().manual_seed(0)
+    protos = torch.rand(5, 1, 28, 28, generator=g)
+    x = protos[torch.randint(0, 5, (256,), generator=g)]
+    return (x + 0.1 * torch.rand(x.shape, generator=g)).clamp(0, 1)
+
+
+def test_shapes_and_loss_closed_form(data):
+    torch.manual_seed(0)
+    m = vae.VAE(400, 20)
+    eps = torch.randn(8, 20)
+    logits, loss = m(data[:8], eps)
+    assert logits.shape == (8, 784) and loss.shape == (8,)
+    mu, logvar = m.encode(data[:8])
+    z = mu + torch.exp(0.5 * logvar) * eps
+    probs = torch.sigmoid(m.decode(z))
+    x = data[:8].flatten(1)
+    bce = -(x * probs.log() + (1 - x) * (1 - probs).log()).sum(1)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    kl = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum(1)
+    torch.testing.assert_close(loss, bce + kl, rtol=1e-4, atol=1e-3)
+
+
+def test_iwae_bound_is_tighter_than_elbo(data):
+    torch.manual_seed(0)
+    m = vae.VAE(64, 4)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    for _ in range(30):
+        _, loss = m(data, torch.randn(len(data), 4))
+        opt.zero_grad()
+        loss.mean().backward()
+        opt.step()
+    elbo = vae.test_loss(m, data, seed=1)
+    nll1 = float(vae.iwae_nll(m, data, k=1, seed=2).mean())
+    nll50 = float(vae.iwae_nll(m, data, k=50, seed=2).mean())
+    assert nll1 == pytest.approx(elbo, rel=0.02)  # k = 1 is the ELBO
+    assert nll50 < nll1
+
+
+def test_iwae_exact_for_linear_gaussian_posterior():
+    """With q = the prior and a decoder that ignores z, every weight equals p(x):
+    IWAE returns the exact Bernoulli NLL for any k."""
+    m = vae.VAE(8, 2)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.zero_()
+    x = torch.rand(3, 1, 28, 28)
+    nll = vae.iwae_nll(m, x, k=7, seed=0)
+    torch.testing.assert_close(nll, torch.full((3,), 784 * math.log(2)), rtol=1e-5, atol=1e-4)
+
+
+def test_few_steps_reduce_loss(data):
+    torch.manual_seed(0)
+    m = vae.VAE(64, 8)
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    g = torch.Generator().manual_seed(0)
+    before = vae.test_loss(m, data, seed=1)
+    for _ in range(20):
+        _, loss = m(data, torch.randn((len(data), 8), generator=g))
+        opt.zero_grad()
+        loss.mean().backward()
+        opt.step()
+    assert vae.test_loss(m, data, seed=1) < 0.9 * before
+
+
+class _Ctx:
+    def __init__(self, path):
+        self.model_path, self.name, self.device = path, "vae", "cpu"
+
+
+def test_checkpoint_shape_mismatch_is_clear(tmp_path):
+    cfg = vae.Config(hidden=16, latent_dim=3, latent2_epochs=0)
+    checkpoint.save(tmp_path / "m.pt", family="vae", config={},
+                    state={"main": vae.VAE(16, 5).state_dict()})
+    with pytest.raises(CheckpointError, match="does not fit the model"):
+        vae.load_models(cfg, _Ctx(tmp_path / "m.pt"))
+    checkpoint.save(tmp_path / "r.pt", family="rbm", config={}, state={})
+    ctx = _Ctx(tmp_path / "r.pt")
+    with pytest.raises(CheckpointError, match="not 'vae'"):
+        vae.load_models(cfg, ctx)
