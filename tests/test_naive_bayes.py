@@ -14,7 +14,6 @@ from reprozoo.data import sms_spam
 from reprozoo.families import naive_bayes as nb
 
 GOLF = Path(__file__).resolve().parents[1] / "data" / "static" / "golf.csv"
-SMS = Path(__file__).resolve().parents[1] / "data" / "raw" / "sms-spam" / "SMSSpamCollection"
 
 
 @pytest.fixture(scope="module")
@@ -81,10 +80,9 @@ def test_smoking_lung_cancer_example():
 
 
 @pytest.fixture(scope="module")
-def sms():
-    if not SMS.exists():
-        pytest.skip("SMS data not fetched (python pipelines/fetch.py sms-spam)")
-    texts, labels, bad = sms_spam.read_messages(SMS)
+def sms(mirror):
+    """1,500 real messages, read from the verified data mirror (the fetch stage's source)."""
+    texts, labels, bad = sms_spam.read_messages(mirror / "sms-spam" / "SMSSpamCollection")
     rng = np.random.default_rng(0)
     keep = np.sort(rng.choice(len(texts), 1500, replace=False))
     return [texts[k] for k in keep], np.array(labels)[keep]
