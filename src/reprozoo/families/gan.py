@@ -15,7 +15,9 @@ class below 5 %) with its entropy in bits (log2 10 = 3.32 is uniform).
 
 Default profile (mnist-5k, 2-core CPU), measured with
 `python pipelines/train.py gan_mlp && python pipelines/evaluate.py gan_mlp` (and gan_dcgan):
-RESULTS: see reports/metrics/gan_mlp.json, reports/metrics/gan_dcgan.json
+MLP GAN (10 epochs) FID 1032.7, entropy 2.29 bits, smallest class 0.01 %; DCGAN (5
+epochs, width 32) FID 622.1, entropy 2.97 bits, smallest class 2.7 % (test-half vs
+test-half FID floor 65.4). Coverage target (no class < 5 %) not met on this budget.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ trained on the same data with the same budget (units, epochs, batch size, step s
 
 Default profile (mnist-5k, 2-core CPU), measured with
 `python pipelines/train.py rbm && python pipelines/evaluate.py rbm` (merged params):
-see the RESULTS line below (filled from that run).
-RESULTS: see reports/metrics/rbm.json
+AIS test log-likelihood −162.0 nats (100 runs × 2,000 β; high AIS variance), reconstruction
+error 17.5, logistic regression on RBM features 93.08 % vs raw pixels 86.42 % vs sklearn
+BernoulliRBM features 92.92 %.
 """
 
 from __future__ import annotations
