@@ -24,6 +24,17 @@ def _plt() -> Any:
     return plt
 
 
+def cjk_font() -> str | None:
+    """The name of an installed font with Japanese glyphs (the bundled IPAexGothic from
+    matplotlib-fontja, or a system CJK font), or None."""
+    _plt()  # registers the bundled font first
+    from matplotlib import font_manager
+
+    names = sorted({f.name for f in font_manager.fontManager.ttflist})
+    keys = ("IPAex", "CJK JP", "IPA", "Takao", "Noto Sans JP", "Hiragino")
+    return next((n for k in keys for n in names if k in n), None)
+
+
 def figure(*args: Any, **kw: Any) -> tuple[Any, Any]:
     return _plt().subplots(*args, **kw)
 

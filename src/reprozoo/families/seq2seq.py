@@ -235,11 +235,7 @@ def check_vocab(tr: Translator, data_dir: Path, path: Path) -> None:
                                   "after re-running the prepare stage (dvc repro)")
 
 def _cjk_font() -> str | None:
-    """A font with Japanese glyphs if one is installed (none ships with matplotlib)."""
-    from matplotlib import font_manager
-
-    names = sorted({f.name for f in font_manager.fontManager.ttflist})
-    return next((n for n in names if any(k in n for k in ("CJK JP", "IPAex", "IPA", "Takao", "Noto Sans JP"))), None)
+    return plots.cjk_font()
 
 
 def attention_figure(rows: list[tuple[list[str], list[str], torch.Tensor]], path: Path) -> None:

@@ -265,12 +265,7 @@ def pair_check(vecs: torch.Tensor, words: list[str], index: dict[str, int],
 
 
 def _cjk_font() -> str | None:
-    from matplotlib import font_manager
-
-    for f in font_manager.fontManager.ttflist:
-        if any(k in f.name for k in ("CJK", "IPA", "Takao", "Gothic", "Mincho", "Hiragino")):
-            return f.name
-    return None
+    return plots.cjk_font()
 
 
 def plot_pca(vecs: torch.Tensor, words: list[str], n: int, path: Path, title: str) -> list[str]:
