@@ -15,8 +15,14 @@ def main() -> None:
     from reprozoo.io import write_text
     from reprozoo.report import build
 
-    out = Path("reports/README.md")
-    write_text(out, build(Path("reports"), load_params(args.params).profile))
+    from reprozoo.winner_panel import winner_comparison
+
+    reports = Path("reports")
+    panel = winner_comparison(reports, reports / "figures" / "winner_neurons.png")
+    if panel is not None:
+        print(f"wrote {panel}")
+    out = reports / "README.md"
+    write_text(out, build(reports, load_params(args.params).profile))
     print(f"wrote {out}")
 
 

@@ -37,6 +37,15 @@ def test_report_marks_targets_met_and_missed(tmp_path):
     assert report.build(tmp_path, "default") == md  # a pure function of the files
 
 
+def test_report_says_when_a_target_lies_beyond_the_exact_optimum(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "ql_taxi.json").write_text(json.dumps({"mean_return": 7.9, "optimal_return": 7.93}))
+    (tmp_path / "metrics" / "ql_frozenlake4.json").write_text(json.dumps({"mean_return": 0.6, "optimal_return": 0.74}))
+    md = report.build(tmp_path, "default")
+    assert "| ql_taxi | mean_return | 7.9 | >= 8.3 | unreachable: the exact optimum is 7.93 |" in md
+    assert "| ql_frozenlake4 | mean_return | 0.6 | >= 0.73 | **missed** |" in md
+
+
 def test_repro_check_compares_every_output(tmp_path):
     lock = """schema: '2.0'
 stages:

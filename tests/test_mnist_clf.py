@@ -85,3 +85,38 @@ def test_shift_batch_translates_pixels_and_is_seeded():
     pos = a[:, 0].flatten(1).argmax(1)
     rows, cols = pos // 28, pos % 28
     assert ((rows - 14).abs() <= 2).all() and ((cols - 14).abs() <= 2).all()
+
+
+@pytest.mark.parametrize("arch", ["slp", "mlp", "mlp_imginit"])
+def test_winner_images_are_the_weights_of_the_most_active_units(arch):
+    torch.manual_seed(0)
+    cfg = Config(arch=arch)
+    model = build_model(cfg).eval()
+    x = torch.rand(1, 1, 28, 28)
+    imgs, titles = mnist_clf.winner_images(model, cfg, x)
+    out = int(model(x).argmax(1))
+    np.testing.assert_array_equal(imgs[0], x[0, 0].numpy())
+    if arch == "slp":
+        assert titles[1] == f"winner output {out}"
+        np.testing.assert_allclose(imgs[1].ravel(), model[1].weight[out].detach().numpy())
+    else:
+        h = model[2](model[1](model[0](x)))
+        j = int(h.argmax(1))
+        assert titles[1:] == [f"hidden winner {j}", f"output winner {out}"]
+        np.testing.assert_allclose(imgs[1].ravel(), model[1].weight[j].detach().numpy())
+        np.testing.assert_allclose(imgs[2].ravel(), model[4].weight[out].detach().numpy())  # 512 → 16×32
+        assert imgs[2].shape == (16, 32)
+
+
+def test_winner_comparison_panel_needs_all_three_models(tmp_path):
+    from reprozoo.winner_panel import winner_comparison
+
+    out = tmp_path / "figures/winner_neurons.png"
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 28, 28)
+    for arch in ("slp", "mlp", "mlp_imginit"):
+        assert winner_comparison(tmp_path, out) is None and not out.exists()
+        cfg = Config(arch=arch)
+        mnist_clf.save_winner(build_model(cfg).eval(), cfg, x, tmp_path / "eval" / arch, arch)
+        assert (tmp_path / "eval" / arch / "winner_neuron.png").stat().st_size > 1000
+    assert winner_comparison(tmp_path, out) == out and out.stat().st_size > 5000

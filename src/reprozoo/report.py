@@ -59,10 +59,18 @@ def build(reports: Path, profile: str) -> str:
             if profile in profiles:
                 v = flat.get(key)
                 status = "n/a" if v is None else ("met" if _check(v, op, bound) else "**missed**")
+                opt = flat.get("optimal_return")  # exact optimum where a family computes one
+                if status == "**missed**" and opt is not None and not _check(opt, op, bound):
+                    status = f"unreachable: the exact optimum is {_fmt(opt)}"
                 rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {bound} | {status} |")
     if rows:
         lines += ["## Targets for this profile", "", "| family | metric | value | target | status |",
                   "|---|---|---|---|---|", *rows, ""]
+    figures = sorted((reports / "figures").glob("*.png"))
+    if figures:
+        lines += ["## Comparisons", ""]
+        lines += [f"![{p.stem}]({p.relative_to(reports).as_posix()})" for p in figures]
+        lines.append("")
     lines += ["## Metrics", ""]
     for mf in metric_files:
         fam = mf.stem

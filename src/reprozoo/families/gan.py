@@ -22,6 +22,7 @@ test-half FID floor 65.4). Coverage target (no class < 5 %) not met on this budg
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from typing import Any, Literal
@@ -48,6 +49,8 @@ class Config:
     batch_size: int = param(64, gt=0)
     lr: float = param(2e-4, gt=0.0, doc="Adam step size (β1 = 0.5) for G and D")
     d_steps: int = param(1, gt=0, doc="D updates per G update (the article: 20)")
+    ema: float = param(0.0, ge=0.0, lt=1.0, doc="decay of an exponential moving average of G's "
+                       "weights used for sampling (0 = sample from G itself)")
     train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
     n_eval: int = param(10000, gt=1, doc="samples for FID and class coverage")
     classifier: str = param("models/cnn/model.pt", doc="the `cnn` family checkpoint (FID features)")
@@ -96,6 +99,7 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only
     z_fixed = torch.randn((10, cfg.z_dim), generator=g, device=g.device)
+    G_ema = copy.deepcopy(G).eval() if cfg.ema else G  # the generator that is sampled
     snaps = []
     n_batches = max(1, len(x) // cfg.batch_size)
     pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
@@ -127,6 +131,8 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
+            if cfg.ema:
+                ema_update(G_ema, G, cfg.ema)
             sums[1] += g_loss.detach()
             n_g += 1
         s = sums.tolist()
@@ -134,13 +140,25 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
         g_mean = check_finite(s[1] / max(n_g, 1), epoch, "G loss")
         ctx.log_step(epoch, d_loss=d_mean, g_loss=g_mean, d_real=s[2] / n_d, d_fake=s[3] / n_d,
                      g_steps=n_g)
-        G.eval()
+        G_ema.eval()
         with torch.no_grad():
-            snaps.append(G(z_fixed)[:, 0].cpu())
+            snaps.append(G_ema(z_fixed)[:, 0].cpu())
         pb.set_postfix(d=d_mean, g=g_mean)
         pb.update(1)
     pb.close()
-    return {"d_loss": d_mean, "g_loss": g_mean, "snapshots": snaps}
+    return {"d_loss": d_mean, "g_loss": g_mean, "snapshots": snaps, "G_sample": G_ema}
+
+
+@torch.no_grad()
+def ema_update(avg: nn.Module, model: nn.Module, decay: float) -> None:
+    """avg ← decay·avg + (1−decay)·model for parameters; BatchNorm running statistics are
+    copied (they already are running averages). Yazıcı et al. 2019, "The Unusual
+    Effectiveness of Averaging in GAN Training": the averaged generator oscillates less
+    between modes than the last iterate."""
+    for a, p in zip(avg.parameters(), model.parameters()):
+        a.lerp_(p, 1.0 - decay)
+    for a, b in zip(avg.buffers(), model.buffers()):
+        a.copy_(b)
 
 
 def train(cfg: Config, ctx: Context) -> dict[str, float]:
@@ -154,6 +172,7 @@ def train(cfg: Config, ctx: Context) -> dict[str, float]:
     secs = time.perf_counter() - t0
     ctx.tracker.log_metrics({"train_seconds": secs, "train_images_per_s": cfg.epochs * len(x) / secs})
     snaps = out.pop("snapshots")
+    G_sample = out.pop("G_sample")
     rows = np.linspace(0, len(snaps) - 1, min(len(snaps), 10)).round().astype(int)
     plots.image_grid(torch.cat([snaps[r] for r in rows]).numpy(), ctx.report_dir / "samples_by_epoch.png",
                      ncols=10, titles=[f"ep {r + 1}" if c == 0 else "" for r in rows for c in range(10)],
@@ -162,7 +181,7 @@ def train(cfg: Config, ctx: Context) -> dict[str, float]:
                           groups={"loss": ["d_loss", "g_loss"], "D output": ["d_real", "d_fake"]},
                           title=f"{ctx.name} ({cfg.arch}, {cfg.d_steps} D step(s) per G step)")
     checkpoint.save(ctx.model_path, family=ctx.name, config=to_dict(cfg),
-                    state={"G": G.state_dict(), "D": D.state_dict()})
+                    state={"G": G_sample.state_dict(), "D": D.state_dict()})
     return out
 
 

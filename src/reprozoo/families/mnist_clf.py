@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from reprozoo import checkpoint, plots, progress
 from reprozoo.config import param, to_dict
 from reprozoo.context import Context
 from reprozoo.data import mnist
+from reprozoo.io import write_json
 from reprozoo.metrics import check_finite
 from reprozoo.runtime import generator
 
@@ -169,8 +171,8 @@ def train(cfg: Config, ctx: Context) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------ evaluation
-def winner_panel(model: nn.Sequential, cfg: Config, x: torch.Tensor, path: Any, title: str) -> None:
-    """Seed article 002: for a test digit, the weights of the units that answer most.
+def winner_images(model: nn.Sequential, cfg: Config, x: torch.Tensor) -> tuple[list[np.ndarray], list[str]]:
+    """Seed article 002: for a test digit x (1,1,28,28), the weights of the units that answer most.
 
     SLP: the input and the output unit with the largest activation, its 784 weights as a
     28×28 image. MLPs: the input, the hidden unit with the largest activation (its 784
@@ -192,8 +194,18 @@ def winner_panel(model: nn.Sequential, cfg: Config, x: torch.Tensor, path: Any, 
                 side -= 1
             imgs.append(w_out.reshape(side, -1))
             titles.append(f"output winner {out}")
-    plots.image_grid(imgs, path, ncols=len(imgs), titles=titles, cmap="bwr", title=title,
-                     symmetric=True)
+    return imgs, titles
+
+
+def save_winner(model: nn.Sequential, cfg: Config, x: torch.Tensor, report_dir: Path, name: str) -> None:
+    """winner_neuron.png for one model, and winner_neuron.json (the same pictures and their
+    titles; JSON, not .npz, whose zip headers carry the time) from which the report stage
+    draws the article's 3×2 comparison panel."""
+    imgs, titles = winner_images(model, cfg, x)
+    plots.image_grid(imgs, report_dir / "winner_neuron.png", ncols=len(imgs), titles=titles, cmap="bwr",
+                     title=f"{name}: winner neurons for a test digit", symmetric=True)
+    write_json(report_dir / "winner_neuron.json",
+               {"titles": titles, "images": [np.round(np.asarray(im, dtype=np.float64), 6).tolist() for im in imgs]})
 
 
 def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
@@ -205,8 +217,7 @@ def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
     plots.confusion_matrix(cm, ctx.report_dir / "confusion_matrix.png",
                            title=f"{ctx.name}: test accuracy {acc:.2%}")
     if cfg.arch != "cnn":
-        winner_panel(model, cfg, x[:1], ctx.report_dir / "winner_neuron.png",
-                     f"{ctx.name}: winner neurons for a test digit")
+        save_winner(model, cfg, x[:1], ctx.report_dir, ctx.name)
     per_class = (np.diag(cm) / cm.sum(1)).round(4)
     return {"test_accuracy": acc, "test_loss": loss, "n_test": int(len(y)),
             "per_class_accuracy": {str(i): float(a) for i, a in enumerate(per_class)}}
