@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import copy
 import numpy as np
 import pytest
 import scipy.linalg
@@ -94,3 +95,23 @@ def test_nan_loss_stops_without_model(tmp_path, monkeypatch):
     with pytest.raises(TrainingError, match="became nan"):
         gan.train(cfg, ctx)
     assert not ctx.model_path.exists()
+
+
+def test_ema_update_averages_parameters_and_copies_batchnorm_statistics():
+    from torch import nn
+
+    from reprozoo.families.gan import ema_update
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    avg = copy.deepcopy(model)
+    before = [p.detach().clone() for p in avg.parameters()]
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    model.train()(torch.randn(8, 3))  # moves the running statistics
+    ema_update(avg, model, decay=0.9)
+    for a, b, p in zip(avg.parameters(), before, model.parameters()):
+        torch.testing.assert_close(a, 0.9 * b + 0.1 * p)
+    for a, b in zip(avg.buffers(), model.buffers()):
+        torch.testing.assert_close(a, b)
