@@ -1,8 +1,8 @@
 """GAN: shapes, FID against closed forms and scipy, coverage, fixed-seed steps, NaN stop."""
 
+import copy
 from pathlib import Path
 
-import copy
 import numpy as np
 import pytest
 import scipy.linalg

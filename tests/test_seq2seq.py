@@ -62,7 +62,7 @@ def test_teacher_forcing_paths_agree():
     torch.testing.assert_close(fast, torch.stack(steps, 1), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("attention", ["general", "none"])
+@pytest.mark.parametrize("attention", ["general", "additive", "none"])
 def test_beam_one_equals_greedy(attention):
     m = tiny(attention, seed=3)
     greedy, _ = m.greedy(pad_batch(SRC), max_len=7)

@@ -2,8 +2,9 @@
 
 Families (one module, told apart by their params section):
 
-- ``seq2seq``: bi-GRU encoder over packed batches, GRU decoder with Luong attention
-  (``attention: general``; ``dot`` and Bahdanau's ``additive`` score also available),
+- ``seq2seq``: bi-GRU encoder over packed batches, GRU decoder with attention over the
+  encoder states (default ``attention: additive``, Bahdanau's score v·tanh(W_q s + W_k h);
+  Luong's ``general`` and ``dot`` also available),
   Adam, gradient clipping, teacher-forcing ratio, label smoothing, greedy and
   beam-search decoding.
 - ``seq2seq_seed``: the article's model (the PyTorch "Translation with a
@@ -51,7 +52,7 @@ class Config:
     embed: int = param(128, ge=1, doc="embedding size")
     hidden: int = param(256, ge=1, doc="GRU hidden size")
     bidirectional: bool = True
-    attention: Literal["none", "dot", "general", "additive"] = "general"
+    attention: Literal["none", "dot", "general", "additive"] = "additive"
     relu_embedding: bool = False
     dropout: float = param(0.1, ge=0.0, lt=1.0)
     optimizer: Literal["adam", "sgd"] = "adam"
