@@ -49,6 +49,8 @@ class Config:
     batch_size: int = param(64, gt=0)
     lr: float = param(2e-4, gt=0.0, doc="Adam step size (β1 = 0.5) for G and D")
     d_steps: int = param(1, gt=0, doc="D updates per G update (the article: 20)")
+    real_label: float = param(1.0, gt=0.5, le=1.0, doc="D's target for real images (0.9 = one-sided "
+                              "label smoothing, Salimans et al. 2016)")
     ema: float = param(0.0, ge=0.0, lt=1.0, doc="decay of an exponential moving average of G's "
                        "weights used for sampling (0 = sample from G itself)")
     train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
@@ -113,7 +115,7 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
             z = torch.randn((len(real), cfg.z_dim), generator=g, device=g.device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
                 lr_, lf = D(real).float(), D(G(z).detach()).float()
-            d_loss = (F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_))
+            d_loss = (F.binary_cross_entropy_with_logits(lr_, torch.full_like(lr_, cfg.real_label))
                       + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
