@@ -17,7 +17,8 @@ Default profile (2-core CPU): see the `mf` row of reports/README.md; measured wi
 `python pipelines/train.py mf && python pipelines/evaluate.py mf`: 5-fold RMSE 0.9066
 (target 0.905 missed by 0.0016), 80/20 RMSE 0.904, bias-only 0.941, global mean 1.126.
 
-What was tried to close the gap (5-fold RMSE, same folds): a separate, smaller L2 on the
+What was tried to close the gap (5-fold RMSE, same folds; one-off sweep scripts, not kept
+in the repo, so these numbers are not reproduced by any command here): a separate, smaller L2 on the
 biases (λ_b 0.02: 0.9062; 0.01 with λ 0.06: 0.9065); longer or finer SGD (60 epochs at
 α 0.01: 0.9093; batch 1024: 0.9256 — more optimization overfits); other inits (σ 0.01:
 0.9156, 0.1: 0.911); larger k with more L2 (k 300, λ 0.1: 0.910; k 500); k 50: 0.9083. The
