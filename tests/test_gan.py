@@ -9,7 +9,7 @@ import scipy.linalg
 import torch
 
 from reprozoo.context import Context
-from reprozoo.errors import TrainingError
+from reprozoo.errors import ConfigError, TrainingError
 from reprozoo.families import gan
 from reprozoo.runtime import setup
 
@@ -115,3 +115,81 @@ def test_ema_update_averages_parameters_and_copies_batchnorm_statistics():
         torch.testing.assert_close(a, 0.9 * b + 0.1 * p)
     for a, b in zip(avg.buffers(), model.buffers()):
         torch.testing.assert_close(a, b)
+
+
+# ------------------------------------------------------------ coverage remedies (benchmarks/gan_variants.py)
+def _digits(n=6, seed=0):
+    """Random 'digits': ink only inside the central 20×20 box, background −1 (as MNIST)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.full((n, 1, 28, 28), -1.0)
+    x[:, :, 4:24, 4:24] = torch.rand((n, 1, 20, 20), generator=g) * 2 - 1
+    return x
+
+
+def test_translation_moves_each_image_without_losing_ink():
+    x = _digits()
+    y = gan.diff_augment(x, "translation", torch.Generator().manual_seed(1))
+    assert y.shape == x.shape
+    # shifts ≤ 4 px keep the central box inside the frame: same ink, same pixel multiset
+    torch.testing.assert_close((y + 1).sum((1, 2, 3)), (x + 1).sum((1, 2, 3)))
+    moved = 0
+    for a, b in zip(x[:, 0], y[:, 0]):
+        hits = [(dx, dy) for dx in range(-4, 5) for dy in range(-4, 5)
+                if torch.equal(torch.roll(a, (dx, dy), (0, 1)), b)]
+        assert len(hits) == 1          # each output is exactly one shift of its input
+        moved += hits[0] != (0, 0)
+    assert moved > 0
+
+
+def test_cutout_blanks_one_square_and_passes_gradients():
+    x = torch.ones((8, 1, 28, 28), requires_grad=True)
+    y = gan.diff_augment(x, "translation+cutout", torch.Generator().manual_seed(2))
+    blank = (y == -1).sum((1, 2, 3))
+    # translation brings in at most 4 background rows/cols; the hole is ≤ 14×14 (≥ 7×7 at a corner)
+    assert bool((blank >= 49).all()) and bool((blank <= 14 * 14 + 4 * 28 * 2).all())
+    y.sum().backward()
+    assert x.grad is not None and 0 < float(x.grad.sum()) < x.numel()
+    assert torch.equal(gan.diff_augment(x, "none", torch.Generator()), x)
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_packed_discriminator_scores_sets(arch):
+    cfg = gan.Config(arch=arch, width=8, pack=4, batch_size=8)
+    _, D = gan.build(cfg)
+    x = _digits(8)
+    p = gan.pack(x, 4)
+    assert p.shape == (2, 4, 28, 28) and torch.equal(p[1, 2], x[6, 0])
+    with torch.no_grad():
+        assert D(p).shape == (2,)
+    with pytest.raises(ConfigError, match="pack = 3 must divide batch_size = 64"):
+        gan.Config(pack=3)
+
+
+def test_hinge_losses_and_spectral_norm():
+    cfg = gan.Config(arch="dcgan", width=8, loss="hinge", spectral_norm=True)
+    real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
+    # relu(1 − real) = [0, .5] → .25; relu(1 + fake) = [0, 1] → .5
+    assert float(gan.d_loss_fn(real, fake, cfg)) == pytest.approx(0.75)
+    assert float(gan.g_loss_fn(fake, cfg)) == pytest.approx(1.0)
+    bce = gan.Config()
+    assert float(gan.d_loss_fn(real, fake, bce)) == pytest.approx(
+        float(torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()))
+    _, D = gan.build(cfg)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    D.train()
+    for _ in range(30):  # power iterations run on each training forward pass
+        D(_digits(4))
+    for m in D.modules():
+        if isinstance(m, torch.nn.Linear):
+            assert float(torch.linalg.matrix_norm(m.weight.detach(), 2)) == pytest.approx(1.0, abs=0.05)
+
+
+def test_cpu_threads_pins_the_count_and_restores_it():
+    from reprozoo.runtime import cpu_threads
+
+    old = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == old
+    with cpu_threads(0):  # 0 = leave torch's default
+        assert torch.get_num_threads() == old

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import platform
 import random
+from collections.abc import Iterator
 from typing import Any
 
 from reprozoo.errors import ConfigError
@@ -54,6 +56,24 @@ def choose_device(pref: str) -> Any:
     if pref == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     raise ConfigError(f"device = {pref!r}: choose one of auto, cpu, cuda")
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int) -> Iterator[None]:
+    """Run the block with `n` torch CPU threads (0: leave torch's default), then restore.
+
+    CPU kernels are bit-reproducible only for a fixed thread count: the split of a
+    reduction across threads changes its rounding. For a family whose training amplifies
+    rounding (a GAN), pinning the count makes its outputs the same on every machine."""
+    import torch
+
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def seed_everything(seed: int) -> None:

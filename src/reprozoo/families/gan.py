@@ -36,8 +36,9 @@ from reprozoo import checkpoint, plots, progress
 from reprozoo.config import param, to_dict
 from reprozoo.context import Context
 from reprozoo.data import mnist
+from reprozoo.errors import ConfigError
 from reprozoo.metrics import check_finite
-from reprozoo.runtime import generator
+from reprozoo.runtime import cpu_threads, generator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +54,23 @@ class Config:
                               "label smoothing, Salimans et al. 2016)")
     ema: float = param(0.0, ge=0.0, lt=1.0, doc="decay of an exponential moving average of G's "
                        "weights used for sampling (0 = sample from G itself)")
+    loss: Literal["bce", "hinge"] = "bce"
+    spectral_norm: bool = param(False, doc="spectral normalization of D's layers (Miyato et al. 2018); "
+                                "drops D's BatchNorm")
+    augment: Literal["none", "translation", "translation+cutout"] = "none"
+    pack: int = param(1, ge=1, le=8, doc="images D judges jointly (PacGAN, Lin et al. 2018; 1 = plain "
+                      "GAN); must divide batch_size")
+    cpu_threads: int = param(1, ge=0, doc="torch CPU threads for train and evaluate (0 = torch's "
+                             "default): GAN training amplifies float rounding, so a fixed count makes "
+                             "the run identical on any machine; ignored on CUDA")
     train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
     n_eval: int = param(10000, gt=1, doc="samples for FID and class coverage")
     classifier: str = param("models/cnn/model.pt", doc="the `cnn` family checkpoint (FID features)")
+
+    def __post_init__(self) -> None:
+        if self.batch_size % self.pack:
+            raise ConfigError(f"gan.pack = {self.pack} must divide batch_size = {self.batch_size}: "
+                              f"D judges the batch in sets of `pack` images")
 
 
 # ------------------------------------------------------------------ models
@@ -67,9 +82,9 @@ def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
         for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
             layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if i else []) + [nn.LeakyReLU(0.2)]
         G = nn.Sequential(*layers, nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
-        D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2),
+        D = nn.Sequential(nn.Flatten(), nn.Linear(784 * cfg.pack, 512), nn.LeakyReLU(0.2),
                           nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Flatten(0))
-        return G, D
+        return G, _sn(D) if cfg.spectral_norm else D
     w = cfg.width
     G = nn.Sequential(
         nn.Linear(cfg.z_dim, 2 * w * 7 * 7, bias=False), nn.Unflatten(1, (2 * w, 7, 7)),
@@ -77,10 +92,33 @@ def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
         nn.ConvTranspose2d(2 * w, w, 4, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),  # (B,w,14,14)
         nn.ConvTranspose2d(w, 1, 4, 2, 1), nn.Tanh())                              # (B,1,28,28)
     D = nn.Sequential(
-        nn.Conv2d(1, w, 4, 2, 1), nn.LeakyReLU(0.2),                               # (B,w,14,14)
-        nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),  # (B,2w,7,7)
+        nn.Conv2d(cfg.pack, w, 4, 2, 1), nn.LeakyReLU(0.2),                        # (B,w,14,14)
+        nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
+        nn.Identity() if cfg.spectral_norm else nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),  # (B,2w,7,7)
         nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1), nn.Flatten(0))
-    return G, D
+    return G, _sn(D) if cfg.spectral_norm else D
+
+
+def _sn(D: nn.Module) -> nn.Module:
+    for m in D.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(m)
+    return D
+
+
+def d_loss_fn(real: torch.Tensor, fake: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """D's loss on logits: BCE (the article, Goodfellow et al. 2014) or hinge (Lim & Ye 2017)."""
+    if cfg.loss == "hinge":
+        return F.relu(cfg.real_label - real).mean() + F.relu(1.0 + fake).mean()
+    return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, cfg.real_label))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+
+
+def g_loss_fn(fake: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """G's loss: the non-saturating −log D(G(z)) for BCE, −D(G(z)) for hinge."""
+    if cfg.loss == "hinge":
+        return -fake.mean()
+    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
 def subset(x: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
@@ -88,6 +126,51 @@ def subset(x: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
     if not limit or limit >= len(x):
         return x
     return x[torch.randperm(len(x), generator=generator(seed))[:limit].sort().values.to(x.device)]
+
+
+def pack(x: torch.Tensor, k: int) -> torch.Tensor:
+    """(B,1,H,W) → (B/k, k, H, W): k samples of the same kind stacked as channels, so D
+    scores a set, not one image (PacGAN). A generator that drops modes produces sets that
+    are less varied than real ones, which a packed D can see and a one-image D cannot."""
+    return x if k == 1 else x.reshape(-1, k, *x.shape[2:])
+
+
+# ------------------------------------------------------------------ augmentation
+def diff_augment(x: torch.Tensor, policy: str, g: torch.Generator, background: float = -1.0,
+                 shift: float = 0.125, cut: float = 0.5) -> torch.Tensor:
+    """Differentiable augmentation of D's input, real and fake alike (Zhao et al. 2020,
+    "Differentiable Augmentation for Data-Efficient GAN Training", policy names as theirs).
+
+    With 4,500 training images D memorizes the real set and G's gradient stops carrying
+    information about the missing classes; augmenting both D inputs the same way (and
+    differentiably, so G is trained through it) keeps D from overfitting without changing
+    the distribution G must match. `translation` shifts each image by up to `shift`·28
+    pixels (filled with the background); `cutout` blanks one random `cut`·28 square.
+    x: (B,1,H,W) in [-1,1]."""
+    if policy == "none":
+        return x
+    B, _, H, W = x.shape
+    dev = x.device
+    if "translation" in policy:
+        sh, sw = int(H * shift + 0.5), int(W * shift + 0.5)
+        tx = torch.randint(-sh, sh + 1, (B, 1, 1), generator=g, device=g.device).to(dev)
+        ty = torch.randint(-sw, sw + 1, (B, 1, 1), generator=g, device=g.device).to(dev)
+        gb, gx, gy = torch.meshgrid(torch.arange(B, device=dev), torch.arange(H, device=dev),
+                                    torch.arange(W, device=dev), indexing="ij")
+        gx = (gx + tx + 1).clamp(0, H + 1)
+        gy = (gy + ty + 1).clamp(0, W + 1)
+        padded = F.pad(x, (1, 1, 1, 1), value=background)       # (B,1,H+2,W+2)
+        x = padded[gb, 0, gx, gy].unsqueeze(1)                   # (B,1,H,W)
+    if "cutout" in policy:
+        ch, cw = int(H * cut + 0.5), int(W * cut + 0.5)
+        # hole centre anywhere in the image (the square may stick out over the border)
+        top = torch.randint(0, H, (B, 1, 1), generator=g, device=g.device).to(dev) - ch // 2
+        left = torch.randint(0, W, (B, 1, 1), generator=g, device=g.device).to(dev) - cw // 2
+        rows = torch.arange(H, device=dev)[None, :, None]
+        cols = torch.arange(W, device=dev)[None, None, :]
+        hole = (rows >= top) & (rows < top + ch) & (cols >= left) & (cols < left + cw)  # (B,H,W)
+        x = torch.where(hole.unsqueeze(1), torch.full_like(x, background), x)
+    return x
 
 
 # ------------------------------------------------------------------ training
@@ -114,9 +197,9 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
             real = x[order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]]
             z = torch.randn((len(real), cfg.z_dim), generator=g, device=g.device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                lr_, lf = D(real).float(), D(G(z).detach()).float()
-            d_loss = (F.binary_cross_entropy_with_logits(lr_, torch.full_like(lr_, cfg.real_label))
-                      + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf)))
+                lr_ = D(pack(diff_augment(real, cfg.augment, g), cfg.pack)).float()
+                lf = D(pack(diff_augment(G(z).detach(), cfg.augment, g), cfg.pack)).float()
+            d_loss = d_loss_fn(lr_, lf, cfg)
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -128,8 +211,8 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
                 continue
             z = torch.randn((cfg.batch_size, cfg.z_dim), generator=g, device=g.device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                lg = D(G(z)).float()
-            g_loss = F.binary_cross_entropy_with_logits(lg, torch.ones_like(lg))  # non-saturating
+                lg = D(pack(diff_augment(G(z), cfg.augment, g), cfg.pack)).float()
+            g_loss = g_loss_fn(lg, cfg)
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
@@ -164,6 +247,11 @@ def ema_update(avg: nn.Module, model: nn.Module, decay: float) -> None:
 
 
 def train(cfg: Config, ctx: Context) -> dict[str, float]:
+    with cpu_threads(0 if ctx.runtime.is_cuda else cfg.cpu_threads):
+        return _train(cfg, ctx)
+
+
+def _train(cfg: Config, ctx: Context) -> dict[str, float]:
     x, _ = mnist.to_tensors(ctx.data_dir, "train", ctx.device)
     x = subset(x, cfg.train_limit, ctx.seed) * 2 - 1  # [-1, 1] to match Tanh
     torch.manual_seed(ctx.seed)
@@ -230,8 +318,13 @@ def embed(clf: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Ten
     return torch.cat(fs), torch.cat(ps)
 
 
-@torch.no_grad()
 def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
+    with cpu_threads(0 if ctx.runtime.is_cuda else cfg.cpu_threads):
+        return _evaluate(cfg, ctx)
+
+
+@torch.no_grad()
+def _evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
     from reprozoo.families.mnist_clf import load_trained
 
     blob = checkpoint.load(ctx.model_path, family=ctx.name, map_location=ctx.device)

@@ -1,0 +1,109 @@
+"""GAN class coverage against the training recipe (issue 3 §6): what does and does not
+bring every MNIST class above 5 % of the samples on the default profile (mnist-5k).
+
+Each variant is the `gan_mlp` or `gan_dcgan` params entry (default profile) with the
+overrides listed below. Every variant trains from the same seed with the stage's pinned
+CPU thread count (`cpu_threads`, 1: the numbers are exactly those of the stage), in its own worker
+process, and is scored every `--every` epochs: FID in our MNIST CNN's feature space
+against the test set, and the classifier's label histogram over 10,000 samples (smallest
+class share, entropy). Nothing under models/ or reports/ other than the JSON is touched.
+Writes reports/bench/gan_variants.json.
+
+usage: python benchmarks/gan_variants.py [--workers N] [--every 10] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+# name: (params entry, overrides of its default-profile config)
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "mlp": ("gan_mlp", {}),
+    "mlp_pack2": ("gan_mlp", {"pack": 2}),
+    "mlp_diffaug": ("gan_mlp", {"augment": "translation+cutout"}),
+    "dcgan": ("gan_dcgan", {}),
+    "dcgan_pack2": ("gan_dcgan", {"pack": 2}),
+    "dcgan_diffaug": ("gan_dcgan", {"augment": "translation+cutout"}),
+    "dcgan_sn_hinge": ("gan_dcgan", {"loss": "hinge", "spectral_norm": True}),
+}
+
+
+def run_variant(name: str, every: int) -> dict:
+    import torch
+
+    from reprozoo import families, runner
+    from reprozoo.config import load_params
+    from reprozoo.context import Context
+    from reprozoo.data import mnist
+    from reprozoo.families import gan
+    from reprozoo.families.mnist_clf import load_trained
+    from reprozoo.runtime import generator, setup
+
+    entry_name, overrides = VARIANTS[name]
+    params = dataclasses.replace(load_params("params.yaml"), profile="default")
+    cfg = dataclasses.replace(params.build(families.get(entry_name).Config, entry_name), **overrides)
+    torch.set_num_threads(cfg.cpu_threads or 1)  # as the stage runs it (params: cpu_threads)
+    data = Path(runner._entry(params, entry_name).data)
+    runtime = setup(params.seed, "cpu")
+    clf = load_trained(cfg.classifier, "cnn", "cpu")
+    x_test, _ = mnist.to_tensors(data, "test", "cpu")
+    f_test, _ = gan.embed(clf, x_test[:cfg.n_eval])
+    x, _ = mnist.to_tensors(data, "train", "cpu")
+    x = gan.subset(x, cfg.train_limit, params.seed) * 2 - 1
+    torch.manual_seed(params.seed)
+    G, D = gan.build(cfg)
+    curve: list[dict] = []
+
+    def score(epoch: int) -> None:
+        G.eval()
+        g = generator(params.seed + 5)
+        with torch.no_grad():
+            s = torch.cat([(G(torch.randn((1000, cfg.z_dim), generator=g)) + 1) / 2
+                           for _ in range(0, cfg.n_eval, 1000)])
+        f, pred = gan.embed(clf, s)
+        cov = gan.coverage(pred)
+        curve.append({"epoch": epoch, "fid_cnn": round(gan.fid(f, f_test), 1),
+                      "min_class_fraction": cov["min_class_fraction"],
+                      "entropy_bits": round(cov["entropy_bits"], 3),
+                      "class_fraction": cov["class_fraction"]})
+        G.train()
+
+    class Ctx(Context):
+        def log_step(self, step: int, **metrics: float) -> None:
+            super().log_step(step, **metrics)
+            if step % every == 0 or step == cfg.epochs:
+                score(step)
+
+    ctx = Ctx(name=entry_name, profile="default", data_dir=data, model_dir=Path("."),
+              report_dir=Path("."), runtime=runtime)
+    t0 = time.perf_counter()
+    gan.fit(G, D, cfg, x, ctx)
+    return {"entry": entry_name, "overrides": overrides, "epochs": cfg.epochs,
+            "seconds": round(time.perf_counter() - t0, 1), "final": curve[-1], "curve": curve}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workers", type=int, default=2, help="variants trained at once (1 thread each)")
+    ap.add_argument("--every", type=int, default=10, help="score every this many epochs")
+    ap.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run just these variants")
+    args = ap.parse_args()
+    names = args.only or list(VARIANTS)
+    from reprozoo.bench import write_result
+
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = dict(zip(names, pool.map(run_variant, names, [args.every] * len(names))))
+    for n, r in results.items():
+        f = r["final"]
+        print(f"{n:16s} {r['epochs']:3d} ep  FID {f['fid_cnn']:7.1f}  smallest class "
+              f"{100 * f['min_class_fraction']:4.1f} %  entropy {f['entropy_bits']:.3f} bits  {r['seconds']:.0f} s")
+    write_result("gan_variants", {"variants": results, "threads_per_variant": 1})
+
+
+if __name__ == "__main__":
+    main()
