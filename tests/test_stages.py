@@ -90,14 +90,20 @@ def test_nan_loss_stops_the_run_and_saves_no_model(workspace, monkeypatch):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
-    proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), "cnn"], cwd=workspace,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 120
-    while not (workspace / "reports/train/cnn").exists() and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(3)  # inside the epoch loop
-    proc.send_signal(sig)
-    proc.wait(timeout=60)
+    # Output goes to a file, not an unread pipe: a full pipe would block the child's
+    # writes (and its interrupt handling) whatever the code under test does.
+    log = workspace / "train.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), "cnn"], cwd=workspace,
+                                stdout=out, stderr=subprocess.STDOUT, text=True)
+        deadline = time.time() + 180
+        # the progress line printed when the epoch loop starts ("train cnn: 0/40 ...")
+        while "train cnn:" not in log.read_text() and time.time() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+        time.sleep(1)  # inside the epoch loop
+        proc.send_signal(sig)
+        proc.wait(timeout=120)
     assert proc.returncode != 0
     model_dir = workspace / "models/cnn"
     assert not (model_dir / "model.pt").exists()

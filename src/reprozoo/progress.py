@@ -18,6 +18,7 @@ class _Lines:
         self.step = max(1, int((total or 10) * every))
         self.t0 = time.perf_counter()
         self.postfix = ""
+        self._emit()
 
     def update(self, n: int = 1) -> None:
         self.n += n
