@@ -94,8 +94,12 @@ def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
     # writes (and its interrupt handling) whatever the code under test does.
     log = workspace / "train.log"
     with open(log, "w") as out:
+        # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited
+        # SIG_IGN; restore the default so the child gets its KeyboardInterrupt however
+        # the test suite itself was started (CI may run it in the background).
         proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), "cnn"], cwd=workspace,
-                                stdout=out, stderr=subprocess.STDOUT, text=True)
+                                stdout=out, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.time() + 180
         # the progress line printed when the epoch loop starts ("train cnn: 0/40 ...")
         while "train cnn:" not in log.read_text() and time.time() < deadline:
