@@ -10,15 +10,19 @@ class share, entropy). Nothing under models/ or reports/ other than the JSON is 
 Writes reports/bench/gan_variants.json.
 
 usage: python benchmarks/gan_variants.py [--workers N] [--every 10] [--only NAME ...]
+(--only re-runs those variants and keeps the other rows of the existing JSON)
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+BENCH = Path("reports/bench")
 
 # name: (params entry, overrides of its default-profile config)
 VARIANTS: dict[str, tuple[str, dict]] = {
@@ -29,6 +33,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "dcgan_pack2": ("gan_dcgan", {"pack": 2}),
     "dcgan_diffaug": ("gan_dcgan", {"augment": "translation+cutout"}),
     "dcgan_sn_hinge": ("gan_dcgan", {"loss": "hinge", "spectral_norm": True}),
+    "dcgan_w64": ("gan_dcgan", {"width": 64}),                  # the full profile's width
 }
 
 
@@ -102,7 +107,10 @@ def main() -> None:
         f = r["final"]
         print(f"{n:16s} {r['epochs']:3d} ep  FID {f['fid_cnn']:7.1f}  smallest class "
               f"{100 * f['min_class_fraction']:4.1f} %  entropy {f['entropy_bits']:.3f} bits  {r['seconds']:.0f} s")
-    write_result("gan_variants", {"variants": results, "threads_per_variant": 1})
+    old = {}
+    if args.only and (BENCH / "gan_variants.json").exists():  # keep the rows not re-run
+        old = json.loads((BENCH / "gan_variants.json").read_text())["results"]["variants"]
+    write_result("gan_variants", {"variants": {**old, **results}, "threads_per_variant": 1})
 
 
 if __name__ == "__main__":
