@@ -65,3 +65,17 @@ stages:
     assert compare(a, b) == ["train@slp:models/slp: 111.dir != 222.dir"]
     del b["train@slp:reports/metrics/slp.json"]
     assert "train@slp:reports/metrics/slp.json: only in run A" in compare(a, b)
+
+
+def test_report_compares_the_dcgan_fid_with_the_mlp_gans(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    gan = {"coverage": {"min_class_fraction": 0.062}}
+    (tmp_path / "metrics" / "gan_mlp.json").write_text(json.dumps({"fid_cnn": 600.0, **gan}))
+    (tmp_path / "metrics" / "gan_dcgan.json").write_text(
+        json.dumps({"fid_cnn": 700.0, "coverage": {"min_class_fraction": 0.02}}))
+    md = report.build(tmp_path, "default")
+    assert "| gan_dcgan | fid_cnn | 700 | <= gan_mlp (600) | **missed** |" in md
+    assert "| gan_mlp | coverage.min_class_fraction | 0.062 | >= 0.05 | met |" in md
+    assert "| gan_dcgan | coverage.min_class_fraction | 0.02 | >= 0.05 | **missed** |" in md
+    (tmp_path / "metrics" / "gan_dcgan.json").write_text(json.dumps({"fid_cnn": 300.0, **gan}))
+    assert "| gan_dcgan | fid_cnn | 300 | <= gan_mlp (600) | met |" in report.build(tmp_path, "default")
