@@ -34,6 +34,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "dcgan_diffaug": ("gan_dcgan", {"augment": "translation+cutout"}),
     "dcgan_sn_hinge": ("gan_dcgan", {"loss": "hinge", "spectral_norm": True}),
     "dcgan_w64": ("gan_dcgan", {"width": 64}),                  # the full profile's width
+    "dcgan_resize_60": ("gan_dcgan", {"upsample": "resize", "epochs": 60}),
 }
 
 

@@ -193,3 +193,17 @@ def test_cpu_threads_pins_the_count_and_restores_it():
     assert torch.get_num_threads() == old
     with cpu_threads(0):  # 0 = leave torch's default
         assert torch.get_num_threads() == old
+
+
+def test_resize_upsampling_generator():
+    cfg = gan.Config(arch="dcgan", width=8, upsample="resize")
+    G, D = gan.build(cfg)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
+    assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2
+    G.eval()
+    with torch.no_grad():
+        x = G(torch.randn(3, cfg.z_dim))
+        assert x.shape == (3, 1, 28, 28) and D(x).shape == (3,)
+    # the default stays the article-era DCGAN's transposed convolutions
+    G0, _ = gan.build(gan.Config(arch="dcgan", width=8))
+    assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in G0.modules()) == 2
