@@ -55,11 +55,10 @@ def build(reports: Path, profile: str) -> str:
              f"Profile: **{profile}**. Built by the `report` stage from `reports/metrics/*.json` "
              "and the figures under `reports/train/` and `reports/eval/`; "
              "timings live in MLflow and `reports/bench/`.", ""]
-    metric_files = sorted((reports / "metrics").glob("*.json"))
+    values = {f.stem: flatten(json.loads(f.read_text(encoding="utf-8")))
+              for f in sorted((reports / "metrics").glob("*.json"))}  # family → flat metrics
     rows = []
-    for mf in metric_files:
-        fam = mf.stem
-        flat = flatten(json.loads(mf.read_text(encoding="utf-8")))
+    for fam, flat in values.items():
         for key, op, bound, profiles in TARGETS.get(fam, []):
             if profile in profiles:
                 v = flat.get(key)
@@ -68,7 +67,6 @@ def build(reports: Path, profile: str) -> str:
                 if status == "**missed**" and opt is not None and not _check(opt, op, bound):
                     status = f"unreachable: the exact optimum is {_fmt(opt)}"
                 rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {bound} | {status} |")
-    values = {f.stem: flatten(json.loads(f.read_text(encoding="utf-8"))) for f in metric_files}
     for fam, key, op, other, okey in RELATIVE:
         v, w = values.get(fam, {}).get(key), values.get(other, {}).get(okey)
         if v is not None and w is not None:
@@ -83,9 +81,7 @@ def build(reports: Path, profile: str) -> str:
         lines += [f"![{p.stem}]({p.relative_to(reports).as_posix()})" for p in figures]
         lines.append("")
     lines += ["## Metrics", ""]
-    for mf in metric_files:
-        fam = mf.stem
-        flat = flatten(json.loads(mf.read_text(encoding="utf-8")))
+    for fam, flat in values.items():
         lines += [f"### {fam}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in flat.items() if not isinstance(v, (list, dict))]
         figs = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.png"))
