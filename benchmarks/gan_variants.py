@@ -29,12 +29,21 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "mlp": ("gan_mlp", {}),
     "mlp_pack2": ("gan_mlp", {"pack": 2}),
     "mlp_diffaug": ("gan_mlp", {"augment": "translation+cutout"}),
-    "dcgan": ("gan_dcgan", {}),
-    "dcgan_pack2": ("gan_dcgan", {"pack": 2}),
-    "dcgan_diffaug": ("gan_dcgan", {"augment": "translation+cutout"}),
-    "dcgan_sn_hinge": ("gan_dcgan", {"loss": "hinge", "spectral_norm": True}),
-    "dcgan_w64": ("gan_dcgan", {"width": 64}),                  # the full profile's width
+    # the DCGAN with Radford et al.'s transposed convolutions (the default until session 3)
+    "dcgan_transposed": ("gan_dcgan", {"upsample": "transposed"}),
+    "dcgan_transposed_pack2": ("gan_dcgan", {"upsample": "transposed", "pack": 2}),
+    "dcgan_transposed_diffaug": ("gan_dcgan", {"upsample": "transposed", "augment": "translation+cutout"}),
+    "dcgan_transposed_sn_hinge": ("gan_dcgan", {"upsample": "transposed", "loss": "hinge",
+                                                "spectral_norm": True}),
+    "dcgan_transposed_w64": ("gan_dcgan", {"upsample": "transposed", "width": 64}),  # full-profile width
+    # the default DCGAN (resize-convolution upsampling) and remedies on top of it
     "dcgan_resize_60": ("gan_dcgan", {"upsample": "resize", "epochs": 60}),
+    "dcgan_mbstd": ("gan_dcgan", {"mbstd_group": 4}),
+    "dcgan_nobn": ("gan_dcgan", {"d_batchnorm": False}),
+    "dcgan_r1": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 1.0}),
+    "dcgan_mbstd_r1": ("gan_dcgan", {"d_batchnorm": False, "mbstd_group": 4, "r1_gamma": 1.0}),
+    "dcgan_r1_60": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 1.0, "epochs": 60}),
+    "dcgan_r1_g5": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 5.0}),
 }
 
 
@@ -47,7 +56,7 @@ def run_variant(name: str, every: int) -> dict:
     from reprozoo.data import mnist
     from reprozoo.families import gan
     from reprozoo.families.mnist_clf import load_trained
-    from reprozoo.runtime import generator, setup
+    from reprozoo.runtime import setup
 
     entry_name, overrides = VARIANTS[name]
     params = dataclasses.replace(load_params("params.yaml"), profile="default")
@@ -65,18 +74,11 @@ def run_variant(name: str, every: int) -> dict:
     curve: list[dict] = []
 
     def score(epoch: int) -> None:
-        G.eval()
-        g = generator(params.seed + 5)
-        with torch.no_grad():
-            s = torch.cat([(G(torch.randn((1000, cfg.z_dim), generator=g)) + 1) / 2
-                           for _ in range(0, cfg.n_eval, 1000)])
-        f, pred = gan.embed(clf, s)
-        cov = gan.coverage(pred)
-        curve.append({"epoch": epoch, "fid_cnn": round(gan.fid(f, f_test), 1),
+        _, _, fid, cov = gan.score(G, clf, f_test, cfg, params.seed)
+        curve.append({"epoch": epoch, "fid_cnn": round(fid, 1),
                       "min_class_fraction": cov["min_class_fraction"],
                       "entropy_bits": round(cov["entropy_bits"], 3),
                       "class_fraction": cov["class_fraction"]})
-        G.train()
 
     class Ctx(Context):
         def log_step(self, step: int, **metrics: float) -> None:

@@ -18,17 +18,21 @@ from pathlib import Path
 
 ROWS: list[dict] = [
     {},                                                     # params.yaml as it stands
-    {"epochs": 40, "lr_decay": 0.93, "reg": 0.08},          # the session-1 default
-    {"reg": 0.07},
-    {"reg": 0.11},
-    {"lr": 0.015},
+    {"lr_bias": None, "reg_bias": None},                    # session-3 default: biases share α and λ
+    {"epochs": 40, "lr_decay": 0.93, "reg": 0.08,           # the session-1 default
+     "lr_bias": None, "reg_bias": None},
+    {"lr_bias": None},                                      # own λ_b only
+    {"reg_bias": None},                                     # own α_b only
+    {"reg_bias": 0.0},                                      # no L2 on the biases
+    {"reg_bias": 0.05},
+    {"lr_bias": 0.005},
+    {"reg": 0.08},
+    {"reg": 0.10},
+    {"lr": 0.015, "lr_bias": 0.0075},
     {"factors": 300},
     {"epochs": 60, "lr_decay": 0.96},                       # longer, slower decay
-    {"epochs": 60, "lr": 0.01, "lr_decay": 0.96},           # finer SGD
-    {"batch_size": 1024, "lr": 0.01},                       # more, smaller steps
-    {"init_std": 0.01},
+    {"batch_size": 1024, "lr": 0.01, "lr_bias": 0.005},     # more, smaller steps
     {"init_std": 0.1},
-    {"factors": 50, "reg": 0.06},
 ]
 
 

@@ -207,3 +207,53 @@ def test_resize_upsampling_generator():
     # the default stays the article-era DCGAN's transposed convolutions
     G0, _ = gan.build(gan.Config(arch="dcgan", width=8))
     assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in G0.modules()) == 2
+
+
+def test_minibatch_std_feature_matches_hand_computation():
+    torch.manual_seed(0)
+    x = torch.randn(8, 3, 2, 2)
+    y = gan.MinibatchStd(4)(x)
+    assert y.shape == (8, 4, 2, 2) and torch.equal(y[:, :3], x)
+    # groups are {m, m+2, m+4, m+6} for m = 0, 1
+    for m in (0, 1):
+        grp = x[m::2]                                          # (4,3,2,2)
+        want = float(grp.var(0, unbiased=False).add(1e-8).sqrt().mean())
+        for b in range(m, 8, 2):
+            assert torch.allclose(y[b, 3], torch.full((2, 2), want), atol=1e-6)
+    same = gan.MinibatchStd(4)(x[:1].expand(4, 3, 2, 2))
+    assert float(same[:, 3].max()) < 1e-3                      # no variety → ~0
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_mbstd_discriminator_shapes_and_group_check(arch):
+    cfg = gan.Config(arch=arch, width=8, mbstd_group=4, d_batchnorm=False)
+    _, D = gan.build(cfg)
+    assert any(isinstance(m, gan.MinibatchStd) for m in D.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+    with torch.no_grad():
+        a = D(_digits(8))
+        b = D(torch.cat([_digits(8)[:4], _digits(8)[:4]]))    # other batch-mates change the score
+    assert a.shape == (8,) and not torch.allclose(a[:4], b[:4])
+    with pytest.raises(ConfigError, match="mbstd_group = 3 must divide the 32 D inputs"):
+        gan.Config(batch_size=64, pack=2, mbstd_group=3)
+
+
+def test_r1_penalty_is_the_squared_input_gradient():
+    # linear D(x) = w·x + b: ∇ₓD = w for every image, so the penalty is ‖w‖²
+    D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1), torch.nn.Flatten(0))
+    x = _digits(5)
+    out, pen = gan.r1_penalty(D, x)
+    w = D[1].weight.detach()
+    assert out.shape == (5,) and float(pen.detach()) == pytest.approx(float((w ** 2).sum()), rel=1e-5)
+    pen.backward()  # differentiable in D's weights: d‖w‖²/dw = 2w
+    assert torch.allclose(D[1].weight.grad, 2 * w, atol=1e-6)
+    # a nonlinear D: compare with the per-sample gradient taken one image at a time
+    cfg = gan.Config(arch="dcgan", width=8, d_batchnorm=False)
+    _, D2 = gan.build(cfg)
+    _, pen2 = gan.r1_penalty(D2, x)
+    per = []
+    for i in range(5):
+        xi = x[i:i + 1].clone().requires_grad_(True)
+        (gi,) = torch.autograd.grad(D2(xi).sum(), xi)
+        per.append(float((gi ** 2).sum()))
+    assert float(pen2.detach()) == pytest.approx(np.mean(per), rel=1e-4)

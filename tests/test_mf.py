@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from reprozoo.config import build
 from reprozoo.data import movielens
+from reprozoo.errors import ConfigError
 from reprozoo.families import mf
 
 
@@ -34,6 +36,24 @@ def test_batch_step_is_the_article_rule_for_one_rating():
         p1, q1 = mf.sgd_step(float(p0[c]), float(q0[c]), 4.0, r_hat, alpha, lam)
         assert float(m.P[1, c]) == pytest.approx(p1, abs=1e-6)
         assert float(m.Q[2, c]) == pytest.approx(q1, abs=1e-6)
+
+
+def test_bias_step_and_l2_can_differ_from_the_factors():
+    """lr_b / reg_b move only b_u, b_i: b ← b + lr_b (e − λ_b b); P, Q as without them."""
+    g = torch.Generator().manual_seed(1)
+    a = mf.BiasedMF(3, 4, 2, mu=3.0, init_std=1.0, g=g)
+    a.bu[1], a.bi[2] = 0.4, -0.2
+    b = mf.BiasedMF.from_state({k: v.clone() for k, v in a.state().items()})
+    u, i, r = torch.tensor([1]), torch.tensor([2]), torch.tensor([4.0])
+    e = float(r - a.predict(u, i, clip=False))
+    a.step(u, i, r, lr=0.1, reg=0.2)
+    b.step(u, i, r, lr=0.1, reg=0.2, lr_b=0.03, reg_b=0.5)
+    assert float(b.bu[1]) == pytest.approx(0.4 + 0.03 * (e - 0.5 * 0.4), abs=1e-6)
+    assert float(b.bi[2]) == pytest.approx(-0.2 + 0.03 * (e + 0.5 * 0.2), abs=1e-6)
+    assert float(a.bu[1]) == pytest.approx(0.4 + 0.1 * (e - 0.2 * 0.4), abs=1e-6)
+    assert torch.equal(a.P, b.P) and torch.equal(a.Q, b.Q)
+    with pytest.raises(ConfigError, match="lr_bias = 0.0: must be > 0"):
+        build(mf.Config, {"lr_bias": 0.0}, "mf")
 
 
 def test_recovers_fully_observed_low_rank_matrix():

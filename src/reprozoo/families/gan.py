@@ -65,6 +65,11 @@ class Config:
     augment: Literal["none", "translation", "translation+cutout"] = "none"
     pack: int = param(1, ge=1, le=8, doc="images D judges jointly (PacGAN, Lin et al. 2018; 1 = plain "
                       "GAN); must divide batch_size")
+    mbstd_group: int = param(0, ge=0, doc="minibatch standard deviation feature in D over groups of this "
+                             "many images (Karras et al. 2018; 0 = off); must divide batch_size")
+    r1_gamma: float = param(0.0, ge=0.0, doc="R1 gradient penalty γ/2·E‖∇D(real)‖² on D (Mescheder et al. "
+                            "2018; 0 = off)")
+    d_batchnorm: bool = param(True, doc="BatchNorm in the DCGAN D (off with spectral_norm)")
     cpu_threads: int = param(1, ge=0, doc="torch CPU threads for train and evaluate (0 = torch's "
                              "default): GAN training amplifies float rounding, so a fixed count makes "
                              "the run identical on any machine; ignored on CUDA")
@@ -76,6 +81,9 @@ class Config:
         if self.batch_size % self.pack:
             raise ConfigError(f"gan.pack = {self.pack} must divide batch_size = {self.batch_size}: "
                               f"D judges the batch in sets of `pack` images")
+        if self.mbstd_group and (self.batch_size // self.pack) % self.mbstd_group:
+            raise ConfigError(f"gan.mbstd_group = {self.mbstd_group} must divide the {self.batch_size // self.pack} "
+                              f"D inputs per batch (batch_size {self.batch_size} / pack {self.pack})")
 
 
 # ------------------------------------------------------------------ models
@@ -88,7 +96,8 @@ def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
             layers += [nn.Linear(a, b)] + ([nn.BatchNorm1d(b)] if i else []) + [nn.LeakyReLU(0.2)]
         G = nn.Sequential(*layers, nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
         D = nn.Sequential(nn.Flatten(), nn.Linear(784 * cfg.pack, 512), nn.LeakyReLU(0.2),
-                          nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Linear(256, 1), nn.Flatten(0))
+                          nn.Linear(512, 256), nn.LeakyReLU(0.2), *_mbstd(cfg),
+                          nn.Linear(256 + bool(cfg.mbstd_group), 1), nn.Flatten(0))
         return G, _sn(D) if cfg.spectral_norm else D
     w = cfg.width
     G = nn.Sequential(
@@ -99,8 +108,9 @@ def build(cfg: Config) -> tuple[nn.Module, nn.Module]:
     D = nn.Sequential(
         nn.Conv2d(cfg.pack, w, 4, 2, 1), nn.LeakyReLU(0.2),                        # (B,w,14,14)
         nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
-        nn.Identity() if cfg.spectral_norm else nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),  # (B,2w,7,7)
-        nn.Flatten(), nn.Linear(2 * w * 7 * 7, 1), nn.Flatten(0))
+        nn.BatchNorm2d(2 * w) if cfg.d_batchnorm and not cfg.spectral_norm else nn.Identity(),
+        nn.LeakyReLU(0.2), *_mbstd(cfg),                                           # (B,2w[+1],7,7)
+        nn.Flatten(), nn.Linear((2 * w + bool(cfg.mbstd_group)) * 7 * 7, 1), nn.Flatten(0))
     return G, _sn(D) if cfg.spectral_norm else D
 
 
@@ -112,6 +122,42 @@ def _up(kind: str, c_in: int, c_out: int, bias: bool) -> list[nn.Module]:
     if kind == "resize":
         return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=bias)]
     return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=bias)]
+
+
+class MinibatchStd(nn.Module):
+    """Appends one feature: the standard deviation of D's features across a group of
+    images, averaged over features and positions (Karras et al. 2018, "Progressive
+    Growing of GANs", §3). A generator that makes too little variety gives batches with a
+    smaller spread than real ones, which D can then see. (B, C, ...) → (B, C+1, ...); the
+    group of image b is {b mod M + j·M} with M = B / group."""
+
+    def __init__(self, group: int):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B = x.shape[0]
+        g = self.group if B % self.group == 0 else 1
+        y = x.float().reshape(g, B // g, *x.shape[1:])            # (G, M, C, ...)
+        y = (y.var(0, unbiased=False) + 1e-8).sqrt()              # (M, C, ...)
+        y = y.flatten(1).mean(1).repeat(g)                        # (B,)
+        y = y.reshape(B, 1, *([1] * (x.dim() - 2))).expand(B, 1, *x.shape[2:]).to(x.dtype)
+        return torch.cat([x, y], 1)
+
+
+def _mbstd(cfg: Config) -> list[nn.Module]:
+    return [MinibatchStd(cfg.mbstd_group)] if cfg.mbstd_group else []
+
+
+def r1_penalty(D: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(D(x), mean over the batch of ‖∇ₓD(x)‖²): the R1 term of Mescheder et al. 2018,
+    "Which Training Methods for GANs do actually Converge?", on real images. Penalizing
+    D's slope on the data keeps it from sharpening around the real points it has seen,
+    the oscillation that makes G hop between modes; γ/2 times it is added to D's loss."""
+    x = x.detach().requires_grad_(True)
+    out = D(x)
+    (grad,) = torch.autograd.grad(out.float().sum(), x, create_graph=True)
+    return out, grad.float().pow(2).flatten(1).sum(1).mean()
 
 
 def _sn(D: nn.Module) -> nn.Module:
@@ -212,9 +258,16 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context) 
             real = x[order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]]
             z = torch.randn((len(real), cfg.z_dim), generator=g, device=g.device)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                lr_ = D(pack(diff_augment(real, cfg.augment, g), cfg.pack)).float()
+                real_in = pack(diff_augment(real, cfg.augment, g), cfg.pack)
+                if cfg.r1_gamma:
+                    lr_, r1 = r1_penalty(D, real_in)
+                else:
+                    lr_ = D(real_in)
+                lr_ = lr_.float()
                 lf = D(pack(diff_augment(G(z).detach(), cfg.augment, g), cfg.pack)).float()
             d_loss = d_loss_fn(lr_, lf, cfg)
+            if cfg.r1_gamma:
+                d_loss = d_loss + cfg.r1_gamma / 2 * r1
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -333,6 +386,25 @@ def embed(clf: nn.Module, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Ten
     return torch.cat(fs), torch.cat(ps)
 
 
+@torch.no_grad()
+def score(G: nn.Module, clf: nn.Module, f_test: torch.Tensor, cfg: Config,
+          seed: int) -> tuple[torch.Tensor, torch.Tensor, float, dict[str, Any]]:
+    """Sample `cfg.n_eval` images from G in eval mode (z drawn from `seed` + 5, 1,000 at a time) and
+    score them: (samples in [0,1] (N,1,28,28), classifier labels (N,), FID against the
+    test features `f_test`, class coverage). The evaluate stage and
+    benchmarks/gan_variants.py both score this way, so their numbers agree."""
+    was_training = G.training
+    G.eval()
+    device = next(G.parameters()).device
+    g = generator(seed + 5, device)
+    n = cfg.n_eval
+    samples = torch.cat([(G(torch.randn((min(1000, n - i), cfg.z_dim), generator=g, device=g.device)) + 1) / 2
+                         for i in range(0, n, 1000)])  # (N,1,28,28) in [0,1]
+    f_gen, pred = embed(clf, samples)
+    G.train(was_training)
+    return samples, pred, fid(f_gen, f_test), coverage(pred)
+
+
 def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
     with cpu_threads(0 if ctx.runtime.is_cuda else cfg.cpu_threads):
         return _evaluate(cfg, ctx)
@@ -346,25 +418,20 @@ def _evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
     G, _ = build(cfg)
     G = G.to(ctx.device)
     checkpoint.load_state(G, blob["state"].get("G", {}), str(ctx.model_path))
-    G.eval()
     clf = load_trained(cfg.classifier, "cnn", ctx.device)
-    g = generator(ctx.seed + 5, ctx.device)
-    samples = torch.cat([(G(torch.randn((min(1000, cfg.n_eval - i), cfg.z_dim), generator=g,
-                                        device=g.device)) + 1) / 2
-                         for i in range(0, cfg.n_eval, 1000)])  # (N,1,28,28) in [0,1]
     x_test, y_test = mnist.to_tensors(ctx.data_dir, "test", ctx.device)
     x_test, y_test = x_test[:cfg.n_eval], y_test[:cfg.n_eval]  # the official order is not by class
-    f_gen, pred = embed(clf, samples)
     f_test, pred_test = embed(clf, x_test)
+    samples, pred, fid_gen, cov = score(G, clf, f_test, cfg, ctx.seed)
     half = len(f_test) // 2
     out: dict[str, Any] = {
-        "fid_cnn": fid(f_gen, f_test),
+        "fid_cnn": fid_gen,
         "n_test": int(len(f_test)),
         # reference floor: FID between the two halves of the test set (finite-sample noise)
         "fid_cnn_test_halves": fid(f_test[:half], f_test[half:]),
         "classifier_test_accuracy": float((pred_test == y_test).double().mean()),
         "n_samples": int(len(samples)),
-        "coverage": coverage(pred),
+        "coverage": cov,
     }
     show = samples[:100, 0].cpu().numpy()
     plots.image_grid(show, ctx.report_dir / "samples.png", ncols=10,
