@@ -44,6 +44,9 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "dcgan_mbstd_r1": ("gan_dcgan", {"d_batchnorm": False, "mbstd_group": 4, "r1_gamma": 1.0}),
     "dcgan_r1_60": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 1.0, "epochs": 60}),
     "dcgan_r1_g5": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 5.0}),
+    "dcgan_r1_ema_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 1.0, "ema": 0.999, "epochs": 40}),
+    "dcgan_r1_g2_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 2.0, "epochs": 40}),
+    "dcgan_r1_g2_ema_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 2.0, "ema": 0.999, "epochs": 40}),
 }
 
 
@@ -73,23 +76,19 @@ def run_variant(name: str, every: int) -> dict:
     G, D = gan.build(cfg)
     curve: list[dict] = []
 
-    def score(epoch: int) -> None:
-        _, _, fid, cov = gan.score(G, clf, f_test, cfg, params.seed)
+    def score(epoch: int, G_sample: torch.nn.Module) -> None:
+        if epoch % every and epoch != cfg.epochs:
+            return
+        _, _, fid, cov = gan.score(G_sample, clf, f_test, cfg, params.seed)
         curve.append({"epoch": epoch, "fid_cnn": round(fid, 1),
                       "min_class_fraction": cov["min_class_fraction"],
                       "entropy_bits": round(cov["entropy_bits"], 3),
                       "class_fraction": cov["class_fraction"]})
 
-    class Ctx(Context):
-        def log_step(self, step: int, **metrics: float) -> None:
-            super().log_step(step, **metrics)
-            if step % every == 0 or step == cfg.epochs:
-                score(step)
-
-    ctx = Ctx(name=entry_name, profile="default", data_dir=data, model_dir=Path("."),
-              report_dir=Path("."), runtime=runtime)
+    ctx = Context(name=entry_name, profile="default", data_dir=data, model_dir=Path("."),
+                  report_dir=Path("."), runtime=runtime)
     t0 = time.perf_counter()
-    gan.fit(G, D, cfg, x, ctx)
+    gan.fit(G, D, cfg, x, ctx, on_epoch=score)  # scores the sampled G (the EMA copy with `ema`)
     return {"entry": entry_name, "overrides": overrides, "epochs": cfg.epochs,
             "seconds": round(time.perf_counter() - t0, 1), "final": curve[-1], "curve": curve}
 

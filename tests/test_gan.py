@@ -79,6 +79,21 @@ def test_few_steps_fixed_seed_are_reproducible(tmp_path):
     assert runs[0][2][0]["g_steps"] == 2  # 4 batches, 2 D steps per G step
 
 
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_on_epoch_gets_the_sampled_generator_and_r1_trains(tmp_path, ema):
+    cfg = gan.Config(arch="dcgan", width=8, epochs=2, batch_size=32, ema=ema, r1_gamma=1.0,
+                     d_batchnorm=False, mbstd_group=4)
+    torch.manual_seed(0)
+    G, D = gan.build(cfg)
+    seen = []
+    out = gan.fit(G, D, cfg, torch.rand(64, 1, 28, 28) * 2 - 1, make_ctx(tmp_path),
+                  on_epoch=lambda ep, Gs: seen.append((ep, Gs, Gs.training)))
+    assert [e for e, _, _ in seen] == [1, 2] and not any(t for _, _, t in seen)
+    assert all(Gs is out["G_sample"] for _, Gs, _ in seen)
+    assert (out["G_sample"] is G) == (ema == 0.0)
+    assert np.isfinite(out["d_loss"]) and np.isfinite(out["g_loss"])
+
+
 def test_nan_loss_stops_without_model(tmp_path, monkeypatch):
     ctx = make_ctx(tmp_path)
     ctx.model_dir.mkdir()
