@@ -86,8 +86,10 @@ def test_on_epoch_gets_the_sampled_generator_and_r1_trains(tmp_path, ema):
     torch.manual_seed(0)
     G, D = gan.build(cfg)
     seen = []
-    out = gan.fit(G, D, cfg, torch.rand(64, 1, 28, 28) * 2 - 1, make_ctx(tmp_path),
+    ctx = make_ctx(tmp_path)
+    out = gan.fit(G, D, cfg, torch.rand(64, 1, 28, 28) * 2 - 1, ctx,
                   on_epoch=lambda ep, Gs: seen.append((ep, Gs, Gs.training)))
+    assert all(h["r1"] > 0 for h in ctx.history)  # the R1 term is logged per epoch
     assert [e for e, _, _ in seen] == [1, 2] and not any(t for _, _, t in seen)
     assert all(Gs is out["G_sample"] for _, Gs, _ in seen)
     assert (out["G_sample"] is G) == (ema == 0.0)

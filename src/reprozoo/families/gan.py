@@ -265,7 +265,7 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context,
     for epoch in range(1, cfg.epochs + 1):
         G.train(), D.train()
         order = torch.randperm(len(x), generator=g, device=g.device)
-        sums = torch.zeros(4, device=x.device)  # d_loss, g_loss, D(real), D(fake)
+        sums = torch.zeros(5, device=x.device)  # d_loss, g_loss, D(real), D(fake), R1
         n_d = n_g = 0
         for bi in range(n_batches):
             real = x[order[bi * cfg.batch_size:(bi + 1) * cfg.batch_size]]
@@ -281,6 +281,7 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context,
             d_loss = d_loss_fn(lr_, lf, cfg)
             if cfg.r1_gamma:
                 d_loss = d_loss + cfg.r1_gamma / 2 * r1
+                sums[4] += r1.detach()
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
@@ -304,8 +305,9 @@ def fit(G: nn.Module, D: nn.Module, cfg: Config, x: torch.Tensor, ctx: Context,
         s = sums.tolist()
         d_mean = check_finite(s[0] / n_d, epoch, "D loss")
         g_mean = check_finite(s[1] / max(n_g, 1), epoch, "G loss")
+        extra = {"r1": s[4] / n_d} if cfg.r1_gamma else {}  # mean ‖∇D(real)‖² (d_loss has γ/2 of it)
         ctx.log_step(epoch, d_loss=d_mean, g_loss=g_mean, d_real=s[2] / n_d, d_fake=s[3] / n_d,
-                     g_steps=n_g)
+                     g_steps=n_g, **extra)
         G_ema.eval()
         with torch.no_grad():
             snaps.append(G_ema(z_fixed)[:, 0].cpu())
@@ -350,9 +352,12 @@ def _train(cfg: Config, ctx: Context) -> dict[str, float]:
     plots.image_grid(torch.cat([snaps[r] for r in rows]).numpy(), ctx.report_dir / "samples_by_epoch.png",
                      ncols=10, titles=[f"ep {r + 1}" if c == 0 else "" for r in rows for c in range(10)],
                      title=f"{ctx.name}: fixed z, one row per epoch")
-    plots.learning_curves(ctx.history, ctx.report_dir / "loss_curves.png",
-                          groups={"loss": ["d_loss", "g_loss"], "D output": ["d_real", "d_fake"]},
-                          title=f"{ctx.name} ({cfg.arch}, {cfg.d_steps} D step(s) per G step)")
+    groups = {"loss": ["d_loss", "g_loss"], "D output": ["d_real", "d_fake"]}
+    if cfg.r1_gamma:
+        groups[r"R1 term $\|\nabla_x D(x)\|^2$, real $x$"] = ["r1"]
+    plots.learning_curves(ctx.history, ctx.report_dir / "loss_curves.png", groups=groups,
+                          title=f"{ctx.name} ({cfg.arch}, {cfg.d_steps} D step(s) per G step"
+                                + (f", R1 γ = {cfg.r1_gamma:g})" if cfg.r1_gamma else ")"))
     checkpoint.save(ctx.model_path, family=ctx.name, config=to_dict(cfg),
                     state={"G": G_sample.state_dict(), "D": D.state_dict()})
     return out
