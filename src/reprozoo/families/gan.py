@@ -76,7 +76,7 @@ class Config:
     pack: int = param(1, ge=1, le=8, doc="images D judges jointly (PacGAN, Lin et al. 2018; 1 = plain "
                       "GAN); must divide batch_size")
     mbstd_group: int = param(0, ge=0, doc="minibatch standard deviation feature in D over groups of this "
-                             "many images (Karras et al. 2018; 0 = off); must divide batch_size")
+                             "many images (Karras et al. 2018; 0 = off); must divide batch_size / pack")
     r1_gamma: float = param(0.0, ge=0.0, doc="R1 gradient penalty γ/2·E‖∇D(real)‖² on D (Mescheder et al. "
                             "2018; 0 = off)")
     d_batchnorm: bool = param(True, doc="BatchNorm in the DCGAN D (off with spectral_norm)")
