@@ -18,7 +18,8 @@ class Context:
     """Everything a family needs from the outside world; families do no other I/O setup.
 
     name        the family name (= its params.yaml section)
-    data_dir    the prepared data it reads (a prepare stage's output)
+    data_dir    the data it reads (a prepare stage's output or a static file); None if none
+    needs       its one extra input (another family's model folder, a static file), or None
     model_dir   models/<name>/: the family writes `model_path` (and nothing half-done)
     report_dir  reports/train/<name>/ (train) or reports/eval/<name>/ (evaluate): figures,
                 curves and tables; everything here is also logged to MLflow
@@ -26,10 +27,11 @@ class Context:
 
     name: str
     profile: str
-    data_dir: Path
+    data_dir: Path | None
     model_dir: Path
     report_dir: Path
     runtime: Runtime
+    needs: Path | None = None
     tracker: Any = dataclasses.field(default_factory=NullTracker)
     history: list[dict[str, float]] = dataclasses.field(default_factory=list)
 
