@@ -12,7 +12,7 @@ from reprozoo.config import to_dict
 from reprozoo.errors import CheckpointError
 from reprozoo.families import seq2seq as fam
 from reprozoo.seq2seq_model import ModelConfig, Seq2Seq, pad_batch
-from reprozoo.text import SPECIALS, Vocab
+from reprozoo.data.text import SPECIALS, Vocab
 
 
 def tiny(attention="general", bidirectional=True, relu=False, seed=0):

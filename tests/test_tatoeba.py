@@ -9,7 +9,7 @@ import pytest
 
 from reprozoo.data import tatoeba
 from reprozoo.errors import DataError
-from reprozoo.text import SPECIALS, EnTokenizer, JaTokenizer, Vocab
+from reprozoo.data.text import SPECIALS, EnTokenizer, JaTokenizer, Vocab
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from reprozoo.text import EOS_ID, PAD_ID, SOS_ID
+from reprozoo.data.text import EOS_ID, PAD_ID, SOS_ID
 
 
 @dataclasses.dataclass(frozen=True)

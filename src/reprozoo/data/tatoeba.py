@@ -3,7 +3,7 @@
 Input lines are ``english<TAB>japanese`` or ``english<TAB>japanese<TAB>attribution``
 (newer manythings.org exports); the attribution is kept. Both sides are NFKC-normalized;
 Japanese is segmented by MeCab with unidic-lite, English is lowercased and tokenized by
-sacremoses (see `reprozoo.text`, which also holds the matching detokenizer).
+sacremoses (see `reprozoo.data.text`, which also holds the matching detokenizer).
 
 Bad lines are counted, skipped and reported in stats.json (``bad_lines`` by reason with
 the first line numbers, 1-based): no tab, an empty side, more than three columns, broken
@@ -46,7 +46,7 @@ from reprozoo import progress
 from reprozoo.config import param
 from reprozoo.errors import DataError
 from reprozoo.io import write_json, write_text
-from reprozoo.text import EnTokenizer, JaTokenizer, Vocab, nfkc
+from reprozoo.data.text import EnTokenizer, JaTokenizer, Vocab, nfkc
 
 SPLITS = ("train", "valid", "test")
 RAW_FILE = "jpn-eng.txt"

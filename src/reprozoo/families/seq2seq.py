@@ -41,7 +41,7 @@ from reprozoo.errors import CheckpointError, ReprozooError
 from reprozoo.io import read_json, write_text
 from reprozoo.metrics import check_finite
 from reprozoo.seq2seq_model import ModelConfig, Seq2Seq, pad_batch
-from reprozoo.text import UNK_ID, EnTokenizer, JaTokenizer, Vocab
+from reprozoo.data.text import UNK_ID, EnTokenizer, JaTokenizer, Vocab
 
 
 SAMPLES = ("海外に旅行に行きたい。", "この映画は面白いですか？", "これは料理です。",
