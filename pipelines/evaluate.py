@@ -15,10 +15,19 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     args = ap.parse_args()
 
-    from reprozoo.config import load_params
-    from reprozoo.runner import evaluate_family
+    import _layout as lay
 
-    evaluate_family(args.family, load_params(args.params))
+    from reprozoo import families
+    from reprozoo.config import load_params
+    from reprozoo.runner import StageIO, evaluate_family
+
+    params = load_params(args.params)
+    entry = families.entry(params.raw, args.family, where=str(params.path))
+    root, tags = lay.pipeline_identity(f"evaluate@{args.family}")
+    evaluate_family(args.family, params, StageIO(
+        data=lay.optional(entry.data), needs=lay.optional(entry.needs),
+        model_dir=lay.model_dir(args.family), report_dir=lay.eval_reports(args.family),
+        metrics_file=lay.metrics_file(args.family), root=root, tags=tags))
 
 
 if __name__ == "__main__":

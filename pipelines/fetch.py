@@ -7,7 +7,6 @@ fetches the variant named by `fetch.mnist_variant` in params.yaml.
 
 import argparse
 import os
-from pathlib import Path
 
 from _stage import run
 
@@ -19,14 +18,15 @@ def main() -> None:
     ap.add_argument("--offline", action="store_true", help="never download; mirror/local only")
     args = ap.parse_args()
 
-    from reprozoo.commands.fetch import FetchConfig
+    import _layout as lay
+
     from reprozoo.config import load_params
     from reprozoo.data import fetch, registry
 
-    cfg = load_params(args.params).build(FetchConfig, "fetch")
-    name = cfg.mnist_variant if args.dataset == "mnist" else args.dataset
+    cfg = load_params(args.params).build(fetch.FetchConfig, "fetch")
+    name = cfg.source(args.dataset)
     print(f"fetch@{args.dataset}: {name}")
-    fetch.fetch(registry.get(name), Path("data/raw") / args.dataset,
+    fetch.fetch(registry.get(name), lay.raw(args.dataset),
                 mirror=os.environ.get(fetch.MIRROR_ENV), offline=args.offline)
 
 

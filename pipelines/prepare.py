@@ -7,7 +7,6 @@ training stages read only that contract and never re-parse raw data.
 import argparse
 import json
 import shutil
-from pathlib import Path
 
 from _stage import run
 
@@ -18,6 +17,8 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     args = ap.parse_args()
 
+    import _layout as lay
+
     from reprozoo import runtime
     from reprozoo.config import load_params
     from reprozoo.data import prepare
@@ -27,7 +28,7 @@ def main() -> None:
     mod = prepare.get(args.dataset)
     cfg = params.build(mod.Config, f"prepare.{args.dataset}")
     runtime.seed_everything(params.seed)
-    raw, out = Path("data/raw") / args.dataset, Path("data/processed") / args.dataset
+    raw, out = lay.raw(args.dataset), lay.processed(args.dataset)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -1,7 +1,6 @@
 """DVC stage `report`: write reports/README.md from every family's metrics and figures."""
 
 import argparse
-from pathlib import Path
 
 from _stage import run
 
@@ -11,13 +10,14 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     args = ap.parse_args()
 
+    import _layout as lay
+
     from reprozoo.config import load_params
     from reprozoo.io import write_text
-    from reprozoo.report import build
+    from reprozoo.report.markdown import build
+    from reprozoo.report.winner_panel import winner_comparison
 
-    from reprozoo.winner_panel import winner_comparison
-
-    reports = Path("reports")
+    reports = lay.REPORTS
     panel = winner_comparison(reports, reports / "figures" / "winner_neurons.png")
     if panel is not None:
         print(f"wrote {panel}")

@@ -1,4 +1,4 @@
-"""DVC stage `train@<family>`: fit one model family on its prepared data.
+"""DVC stage `train@<family>`: fit one model family on its data.
 
 Reads the family's section of params.yaml (with the active profile applied), logs the
 run to MLflow, writes models/<family>/model.pt and reports/train/<family>/.
@@ -15,10 +15,19 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     args = ap.parse_args()
 
-    from reprozoo.config import load_params
-    from reprozoo.runner import train_family
+    import _layout as lay
 
-    train_family(args.family, load_params(args.params))
+    from reprozoo import families
+    from reprozoo.config import load_params
+    from reprozoo.runner import StageIO, train_family
+
+    params = load_params(args.params)
+    entry = families.entry(params.raw, args.family, where=str(params.path))
+    root, tags = lay.pipeline_identity(f"train@{args.family}")
+    train_family(args.family, params, StageIO(
+        data=lay.optional(entry.data), needs=lay.optional(entry.needs),
+        model_dir=lay.model_dir(args.family), report_dir=lay.train_reports(args.family),
+        root=root, tags=tags))
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ fetch: {mnist_variant: mnist-5k}
 prepare:
   mnist: {valid_fraction: 0.2, train_limit: 800}
 families:
-  slp: {data: data/processed/mnist, needs: data/processed/mnist, code: x}
-  cnn: {data: data/processed/mnist, needs: data/processed/mnist, code: x}
+  slp: {kind: mnist_clf, data: data/processed/mnist}
+  cnn: {kind: mnist_clf, data: data/processed/mnist}
 slp: {arch: slp, epochs: 3, batch_size: 64, lr: 0.01, patience: 5}
 cnn: {arch: cnn, epochs: 40, batch_size: 32, lr: 0.001, patience: 40}
 """

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from reprozoo import report
+from reprozoo.report import markdown as report
 from reprozoo.commands import COMMANDS
 from reprozoo.repro_check import compare, lock_outputs
 

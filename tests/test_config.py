@@ -83,14 +83,12 @@ def test_repository_params_file_is_valid():
 
     from reprozoo import families
     from reprozoo.data import prepare
-    from reprozoo.runner import FamilyEntry
 
     root = Path(__file__).resolve().parents[1]
     base = load_params(root / "params.yaml")
     for profile in ("smoke", "default", "full"):
         params = dataclasses.replace(base, profile=profile)
-        for name, entry in base.raw["families"].items():
-            build(FamilyEntry, entry, where=name)
-            params.build(families.get(name).Config, name)
-        for ds in base.raw["datasets"]:
+        for name, entry in families.entries(base.raw).items():
+            params.build(families.kind_module(entry.kind).Config, name)
+        for ds in base.raw["prepare"]:
             params.build(prepare.get(ds).Config, f"prepare.{ds}")

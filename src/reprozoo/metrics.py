@@ -1,4 +1,4 @@
-"""One metrics writer for both DVC (reports/metrics/<family>.json) and MLflow."""
+"""One metrics writer for both the metrics file (a DVC metric) and MLflow."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 
 from reprozoo.errors import TrainingError
 from reprozoo.io import write_json
-
-METRICS_DIR = Path("reports/metrics")
 
 
 def check_finite(loss: float, step: int, what: str = "loss") -> float:
@@ -31,16 +29,25 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def write(family: str, metrics: Mapping[str, Any], tracker: Any, root: Path = METRICS_DIR) -> Path:
-    """Write the metrics JSON and log its scalar leaves to the tracker.
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts → one level with dotted keys (`{"cv": {"rmse": x}}` → `{"cv.rmse": x}`)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def write(path: Path, metrics: Mapping[str, Any], tracker: Any) -> Path:
+    """Write the metrics JSON to `path` and log its scalar leaves to the tracker.
 
     Values are rounded to 6 digits so the JSON is stable and readable; nested dicts are
     allowed (they show as `a.b` in `dvc metrics show` and in MLflow).
     """
-    from reprozoo.tracking import flatten
-
     clean = _clean(dict(metrics))
-    path = root / f"{family}.json"
     write_json(path, clean, ascii_only=True)
     scalars = {k: v for k, v in flatten(clean).items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}

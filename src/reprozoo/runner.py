@@ -1,8 +1,8 @@
-"""Run one family's train or evaluate step from parsed params (no DVC knowledge here).
+"""Run one family's train or evaluate step (the hub every stage goes through; no DVC here).
 
-The stage scripts in pipelines/ call `train_family` / `evaluate_family`; the library
-handles seeding, device choice, MLflow identity, clean output folders and the metrics
-writer, so a family module only has to fit and score its model.
+The stage scripts in pipelines/ resolve where a stage reads and writes and pass it in as
+`StageIO`; the library handles seeding, device choice, MLflow identity, clean output
+folders and the metrics writer, so a family only has to fit and score its model.
 """
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from reprozoo import checkpoint, families, metrics, runtime, tracking
-from reprozoo.config import Params, build, param, to_dict
+from reprozoo.config import Params, to_dict
 from reprozoo.context import Context
-from reprozoo.errors import ConfigError
 from reprozoo.io import sha256_file
 
 
@@ -26,23 +26,24 @@ class TrackingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class FamilyEntry:
-    """One `families:` entry in params.yaml (also read by dvc.yaml's foreach)."""
+class StageIO:
+    """Where one train/evaluate step reads and writes, and how its run is identified.
 
-    data: str = param("", doc="prepared data folder the family reads")
-    needs: str = param("", doc="one more input (another model, a static file); = data if none")
-    code: str = param("", doc="the family's module (a DVC code dependency)")
-    deterministic: bool = True
+    data, needs   the family's inputs (None when it has none)
+    model_dir     the model folder (written by train, read by evaluate)
+    report_dir    figures and tables of this step (emptied first)
+    metrics_file  evaluate only: the metrics JSON
+    root          project root: home of the default MLflow store and the git checkout
+    tags          identity tags the caller adds to the MLflow run (pipeline stage, experiment)
+    """
 
-
-def _entry(params: Params, name: str) -> FamilyEntry:
-    fams = params.raw.get("families") or {}
-    if name not in fams:
-        known = ", ".join(sorted(fams)) or "none"
-        raise ConfigError(f"{params.path}: unknown family {name!r}; families: {known}")
-    entry = build(FamilyEntry, fams[name], where=f"{params.path}: families.{name}")
-    families.get(name)  # unknown to the library → clear error
-    return entry
+    data: Path | None
+    needs: Path | None
+    model_dir: Path
+    report_dir: Path
+    metrics_file: Path | None = None
+    root: Path = Path(".")
+    tags: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _fresh(path: Path) -> Path:
@@ -52,31 +53,30 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def _context(params: Params, name: str, entry: FamilyEntry, kind: str) -> Context:
-    rt = runtime.setup(params.seed, params.device, entry.deterministic)
-    return Context(
-        name=name, profile=params.profile, data_dir=Path(entry.data),
-        model_dir=Path("models") / name, report_dir=Path("reports") / kind / name,
-        runtime=rt,
-    )
-
-
-def train_family(name: str, params: Params) -> dict[str, Any]:
-    entry = _entry(params, name)
-    fam = families.get(name)
+def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, Any, Context]:
+    entry = families.entry(params.raw, name, where=str(params.path))
+    fam = families.kind_module(entry.kind)
     cfg = params.build(fam.Config, name)
     tcfg = params.build(TrackingConfig, "tracking")
-    ctx = _context(params, name, entry, "train")
+    rt = runtime.setup(params.seed, params.device)
+    ctx = Context(name=name, profile=params.profile, data_dir=io.data, needs=io.needs,
+                  model_dir=io.model_dir, report_dir=io.report_dir, runtime=rt)
+    return fam, cfg, tcfg, ctx
+
+
+def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
+    fam, cfg, tcfg, ctx = _setup(name, params, io)
     _fresh(ctx.model_dir)
     _fresh(ctx.report_dir)
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
                 name: to_dict(cfg)}
-    tags = {"profile": params.profile, **ctx.runtime.describe(),
-            **tracking.data_hashes(sorted({ctx.data_dir, Path(entry.needs or entry.data)}))}
+    inputs = sorted({p for p in (io.data, io.needs) if p is not None})
+    tags = {"profile": params.profile, **ctx.runtime.describe(), **io.tags,
+            **tracking.data_hashes(inputs)}
     print(f"train@{name}: profile={params.profile} device={ctx.device} seed={params.seed}",
           file=sys.stderr)
     try:
-        with tracking.training_run(name, enabled=tcfg.enabled, stage=f"train@{name}",
+        with tracking.training_run(name, enabled=tcfg.enabled, root=io.root, stage=f"train@{name}",
                                    params=resolved, tags=tags) as tracker:
             ctx.tracker = tracker
             final = fam.train(cfg, ctx) or {}
@@ -94,20 +94,18 @@ def train_family(name: str, params: Params) -> dict[str, Any]:
     return final
 
 
-def evaluate_family(name: str, params: Params) -> dict[str, Any]:
-    entry = _entry(params, name)
-    fam = families.get(name)
-    cfg = params.build(fam.Config, name)
-    tcfg = params.build(TrackingConfig, "tracking")
-    ctx = _context(params, name, entry, "eval")
-    if not ctx.model_path.exists():
-        # Fail early with the fix, before a family tries to read it.
-        checkpoint.load(ctx.model_path, family=name)
+def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
+    fam, cfg, tcfg, ctx = _setup(name, params, io)
+    if io.metrics_file is None:
+        raise ValueError("evaluate_family needs io.metrics_file")
+    # Fail early with the fix, before a family tries to read a missing or broken model.
+    checkpoint.load(ctx.model_path, family=name, config_cls=fam.Config)
     _fresh(ctx.report_dir)
-    ctx.tracker = tracking.find_training_run(name, ctx.model_path, enabled=tcfg.enabled)
+    ctx.tracker = tracking.find_training_run(name, ctx.model_path, enabled=tcfg.enabled,
+                                             root=io.root)
     try:
         result = fam.evaluate(cfg, ctx)
-        metrics.write(name, result, ctx.tracker)
+        metrics.write(io.metrics_file, result, ctx.tracker)
         ctx.tracker.log_artifact(ctx.report_dir, "eval")
     except BaseException:
         shutil.rmtree(ctx.report_dir, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The one module that talks to MLflow.
 
 Default store: ``sqlite:///<root>/mlflow.db`` with artifacts under ``<root>/mlruns``,
-where <root> is ``$DVC_ROOT`` when DVC runs the stage, else the current directory.
+where <root> is the project root the caller names (the stage scripts pass DVC's root).
 ``MLFLOW_TRACKING_URI`` overrides the store (a real server). One experiment per family
 (``reprozoo/<family>``), one run per training stage; the evaluate stage finds that run
 again by the SHA-256 of the model file it evaluates and adds the test metrics to it.
@@ -21,16 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from reprozoo.io import sha256_file
+from reprozoo.metrics import flatten
 
 MODEL_TAG = "reprozoo.model_sha256"
 
 
-def project_root() -> Path:
-    return Path(os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
-
-
-def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / 'mlflow.db'}"
+def tracking_uri(root: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
 
 
 def git_identity(root: Path) -> dict[str, str]:
@@ -59,17 +56,6 @@ def data_hashes(paths: list[Path]) -> dict[str, str]:
             if f.name.startswith(".") or not f.exists():
                 continue
             out[f"data.sha256.{f.as_posix()}"] = sha256_file(f)
-    return out
-
-
-def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping):
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
     return out
 
 
@@ -124,14 +110,14 @@ class MlflowTracker(NullTracker):
             self.client.log_artifact(self.run_id, str(p), subdir)
 
 
-def _client_and_experiment(family: str) -> tuple[Any, str]:
+def _client_and_experiment(family: str, root: Path) -> tuple[Any, str]:
     import logging
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
 
-    uri = tracking_uri()
+    uri = tracking_uri(root)
     client = MlflowClient(tracking_uri=uri)
     name = f"reprozoo/{family}"
     exp = client.get_experiment_by_name(name)
@@ -139,25 +125,26 @@ def _client_and_experiment(family: str) -> tuple[Any, str]:
         return client, exp.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:"):
-        artifact_location = (project_root() / "mlruns").as_uri()
+        artifact_location = (Path(root).resolve() / "mlruns").as_uri()
     return client, client.create_experiment(name, artifact_location=artifact_location)
 
 
 @contextlib.contextmanager
-def training_run(family: str, *, enabled: bool, stage: str, params: Mapping[str, Any],
-                 tags: Mapping[str, str]) -> Iterator[NullTracker]:
-    """Open the run for one training stage; mark it FAILED if the body raises."""
+def training_run(family: str, *, enabled: bool, root: Path, stage: str,
+                 params: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[NullTracker]:
+    """Open the run for one training stage; mark it FAILED if the body raises.
+
+    `root`: the project root (the store's default home, the git checkout); `tags`: the
+    caller's identity tags (the stage scripts add the pipeline's stage and experiment)."""
     if not enabled:
         yield NullTracker()
         return
-    client, exp_id = _client_and_experiment(family)
+    client, exp_id = _client_and_experiment(family, root)
     all_tags = {
         "reprozoo.family": family,
-        "dvc.stage": os.environ.get("DVC_STAGE", stage),
-        "dvc.exp_name": os.environ.get("DVC_EXP_NAME", ""),
         "params_hash": params_hash(params),
         "command": " ".join(sys.argv),
-        **git_identity(project_root()),
+        **git_identity(Path(root)),
         **tags,
     }
     run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
@@ -171,11 +158,11 @@ def training_run(family: str, *, enabled: bool, stage: str, params: Mapping[str,
     client.set_terminated(run.info.run_id, status="FINISHED")
 
 
-def find_training_run(family: str, model_file: Path, *, enabled: bool) -> NullTracker:
+def find_training_run(family: str, model_file: Path, *, enabled: bool, root: Path) -> NullTracker:
     """The run that produced `model_file` (matched on its SHA-256), or a NullTracker."""
     if not enabled or not model_file.exists():
         return NullTracker()
-    client, exp_id = _client_and_experiment(family)
+    client, exp_id = _client_and_experiment(family, root)
     digest = sha256_file(model_file)
     runs = client.search_runs([exp_id], filter_string=f"tags.`{MODEL_TAG}` = '{digest}'",
                               order_by=["attributes.start_time DESC"], max_results=1)

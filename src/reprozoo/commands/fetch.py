@@ -3,17 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 from pathlib import Path
-from typing import Literal
-
-MnistVariant = Literal["mnist", "mnist-5k", "fashion-mnist"]
-
-
-@dataclasses.dataclass(frozen=True)
-class FetchConfig:
-    mnist_variant: MnistVariant = "mnist-5k"
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:

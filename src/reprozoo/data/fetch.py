@@ -8,6 +8,7 @@ and the source, and removes the staging folder.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -18,12 +19,26 @@ import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 from reprozoo.data.registry import Dataset, FileSpec
 from reprozoo.errors import DataError
 from reprozoo.io import file_digest, write_json
 
 MIRROR_ENV = "REPROZOO_DATA_MIRROR"
+MnistVariant = Literal["mnist", "mnist-5k", "fashion-mnist"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FetchConfig:
+    """The `fetch` section of params.yaml."""
+
+    mnist_variant: MnistVariant = "mnist-5k"   # which registered data set fills data/raw/mnist
+
+    def source(self, dataset: str) -> str:
+        """The registered data set fetched for the graph's data set `dataset`."""
+        return self.mnist_variant if dataset == "mnist" else dataset
+
 RETRY_WAIT_S = 2.0  # first back-off between download attempts (doubles, at most 8 s)
 
 

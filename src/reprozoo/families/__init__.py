@@ -1,63 +1,77 @@
-"""The registry of model families.
+"""The registry of model families: params.yaml's `families:` is the one declaration.
 
-Each family is a module with:
+A *family* is one trained model (``slp``, ``gan_dcgan``); its *kind* is the package
+``reprozoo.families.<kind>/`` holding its whole code (``config.py`` the params section's
+``Config``, ``model.py`` the pure model, ``train.py`` / ``evaluate.py`` the steps). Several
+families may share a kind (``slp``, ``mlp``, ``cnn`` are all ``mnist_clf``). A family is
+declared once, as its entry in params.yaml::
 
-- ``Config``: a frozen dataclass; its field names are the keys of the family's
-  params.yaml section (ranges declared with ``reprozoo.config.param``);
-- ``train(cfg, ctx) -> dict``: fits the model, logs per-step metrics with
-  ``ctx.log_step``, saves figures under ``ctx.report_dir`` and the model to
-  ``ctx.model_path`` (via ``reprozoo.checkpoint.save``), returns final training metrics;
-- ``evaluate(cfg, ctx) -> dict``: loads ``ctx.model_path``, scores it on the held-out
-  data, saves figures under ``ctx.report_dir``, returns the metrics (written to
-  reports/metrics/<name>.json and MLflow by the runner).
+    families:
+      gan_dcgan: {kind: gan, data: data/processed/mnist, needs: models/cnn}
 
-Adding a family: a module here, an entry below, a section and a ``families`` entry in
-params.yaml. The DVC graph picks it up through ``foreach``.
+``data`` is the input it reads (a prepared folder or a static file; omitted when none),
+``needs`` one more input (another family's model folder, a static file; optional). The
+family's parameters are the params.yaml section named after it. Everything else (its code,
+its config class, its outputs) follows from the kind and the name; nothing here knows DVC.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import pkgutil
+from collections.abc import Mapping
+from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+from reprozoo.config import build, param
 from reprozoo.errors import ConfigError
 
-FAMILIES: dict[str, str] = {
-    # MNIST classifiers (issue 2, 3): softmax regression, MLP, CNN, image-initialized MLP
-    "slp": "reprozoo.families.mnist_clf",
-    "mlp": "reprozoo.families.mnist_clf",
-    "cnn": "reprozoo.families.mnist_clf",
-    "mlp_imginit": "reprozoo.families.mnist_clf",
-    # from-scratch and toy networks (issue 3)
-    "numpy_net": "reprozoo.families.numpy_net",
-    "multnet": "reprozoo.families.multnet",
-    # generative models on MNIST (issue 3)
-    "rbm": "reprozoo.families.rbm",
-    "vae": "reprozoo.families.vae",
-    "gan_mlp": "reprozoo.families.gan",
-    "gan_dcgan": "reprozoo.families.gan",
-    # Japanese–English (issue 4)
-    "seq2seq": "reprozoo.families.seq2seq",
-    "seq2seq_seed": "reprozoo.families.seq2seq",
-    "charrnn": "reprozoo.families.charrnn",
-    "word2vec_ja": "reprozoo.families.word2vec",
-    "word2vec_en": "reprozoo.families.word2vec",
-    # ratings, Bayes, rules, RL (issue 5)
-    "mf": "reprozoo.families.mf",
-    "nb_golf": "reprozoo.families.naive_bayes",
-    "nb_spam": "reprozoo.families.naive_bayes",
-    "rules": "reprozoo.families.assoc_rules",
-    "ql_frozenlake4": "reprozoo.families.qlearning",
-    "ql_frozenlake8": "reprozoo.families.qlearning",
-    "ql_taxi": "reprozoo.families.qlearning",
-}
+
+@dataclasses.dataclass(frozen=True)
+class FamilyEntry:
+    """One entry of `families:` in params.yaml."""
+
+    kind: str = param("", doc="the family's code: the package reprozoo/families/<kind>/")
+    data: str = param("", doc="the input it reads (prepared folder or static file); '' = none")
+    needs: str = param("", doc="one more input (another family's model folder, a static file)")
 
 
-def names() -> list[str]:
-    return sorted(FAMILIES)
+
+def kinds() -> list[str]:
+    """The family kinds: one sub-package of reprozoo.families each."""
+    here = Path(__file__).parent
+    return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.ispkg)
 
 
-def get(name: str) -> ModuleType:
-    if name not in FAMILIES:
-        raise ConfigError(f"unknown family {name!r}; known families: {', '.join(names())}")
-    return importlib.import_module(FAMILIES[name])
+def kind_module(kind: str) -> ModuleType:
+    """The package of `kind` (exposing Config, train, evaluate)."""
+    if kind not in kinds():
+        raise ConfigError(f"unknown family kind {kind!r}; known kinds: {', '.join(kinds())}")
+    return importlib.import_module(f"{__name__}.{kind}")
+
+
+def entries(raw: Mapping[str, Any], where: str = "params.yaml") -> dict[str, FamilyEntry]:
+    """Every `families:` entry of a parsed params.yaml, validated."""
+    fams = raw.get("families")
+    if not isinstance(fams, Mapping) or not fams:
+        raise ConfigError(f"{where}: `families:` is missing or empty")
+    out = {}
+    for name, value in fams.items():
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: families.{name} must be a mapping like "
+                              "{kind: mnist_clf, data: data/processed/mnist}")
+        out[name] = build(FamilyEntry, value, where=f"{where}: families.{name}")
+        if out[name].kind not in kinds():
+            raise ConfigError(f"{where}: families.{name}.kind = {out[name].kind!r}: unknown kind; "
+                              f"known kinds: {', '.join(kinds())}")
+    return out
+
+
+def entry(raw: Mapping[str, Any], name: str, where: str = "params.yaml") -> FamilyEntry:
+    """The entry of family `name`, with a clear error naming the known families."""
+    fams = entries(raw, where)
+    if name not in fams:
+        raise ConfigError(f"{where}: unknown family {name!r}; families: {', '.join(sorted(fams))}")
+    return fams[name]
