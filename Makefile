@@ -10,7 +10,7 @@ ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: setup repro smoke unit test repro-check ui bench clean help
+.PHONY: setup repro smoke unit test repro-check ui bench graph clean help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -50,6 +50,9 @@ ui: setup  ## the MLflow UI on the runs in ./mlflow.db
 
 bench: setup  ## run every benchmark into reports/bench/
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+graph: setup  ## rewrite dvc.yaml from params.yaml and the code's imports
+	$(BIN)/python tools/graph.py
 
 clean:  ## remove pipeline outputs (not the venv, not mlflow.db)
 	rm -rf data/raw data/processed models reports/train reports/eval reports/metrics .scratch

@@ -1,5 +1,6 @@
 """Frequent-itemset mining on Groceries: mlxtend apriori vs mlxtend fpgrowth vs our bitset
-Apriori (reprozoo.assoc.frequent_itemsets), at several min_support values.
+Apriori (`frequent_itemsets` in reprozoo.families.assoc_rules.model), at several
+min_support values.
 
 Records wall time (best of `--repeats`, mlxtend apriori once at the lowest threshold),
 peak traced memory (tracemalloc, NumPy buffers included; a separate run so tracing does
@@ -51,7 +52,7 @@ def main() -> None:
     import pandas as pd
     from mlxtend.frequent_patterns import apriori, fpgrowth
 
-    from reprozoo import assoc
+    from reprozoo.families.assoc_rules import model as assoc
     from reprozoo.bench import write_result
     from reprozoo.data import groceries
 

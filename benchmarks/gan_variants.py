@@ -53,33 +53,37 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 def run_variant(name: str, every: int) -> dict:
     import torch
 
-    from reprozoo import families, runner
+    from reprozoo import families
     from reprozoo.config import load_params
     from reprozoo.context import Context
     from reprozoo.data import mnist
-    from reprozoo.families import gan
-    from reprozoo.families.mnist_clf import load_trained
+    from reprozoo.families.gan.evaluate import embed, score
+    from reprozoo.families.gan.model import build_model
+    from reprozoo.families.gan.train import fit, subset
+    from reprozoo.families.mnist_clf.evaluate import load_model
     from reprozoo.runtime import setup
 
     entry_name, overrides = VARIANTS[name]
     params = dataclasses.replace(load_params("params.yaml"), profile="default")
-    cfg = dataclasses.replace(params.build(families.get(entry_name).Config, entry_name), **overrides)
+    entry = families.entry(params.raw, entry_name)
+    cfg = dataclasses.replace(params.build(families.load(entry.kind).Config, entry_name), **overrides)
     torch.set_num_threads(cfg.cpu_threads or 1)  # as the stage runs it (params: cpu_threads)
-    data = Path(runner._entry(params, entry_name).data)
+    data = Path(entry.data)
     runtime = setup(params.seed, "cpu")
-    clf = load_trained(cfg.classifier, "cnn", "cpu")
+    needs = Path(entry.needs)  # the `cnn` model folder (models/cnn)
+    clf = load_model(needs / "model.pt", family="cnn", device="cpu")
     x_test, _ = mnist.to_tensors(data, "test", "cpu")
-    f_test, _ = gan.embed(clf, x_test[:cfg.n_eval])
+    f_test, _ = embed(clf, x_test[:cfg.n_eval])
     x, _ = mnist.to_tensors(data, "train", "cpu")
-    x = gan.subset(x, cfg.train_limit, params.seed) * 2 - 1
+    x = subset(x, cfg.train_limit, params.seed) * 2 - 1
     torch.manual_seed(params.seed)
-    G, D = gan.build(cfg)
+    G, D = build_model(cfg.model_config())
     curve: list[dict] = []
 
-    def score(epoch: int, G_sample: torch.nn.Module) -> None:
+    def score_epoch(epoch: int, G_sample: torch.nn.Module) -> None:
         if epoch % every and epoch != cfg.epochs:
             return
-        _, _, fid, cov = gan.score(G_sample, clf, f_test, cfg, params.seed)
+        _, _, fid, cov = score(G_sample, clf, f_test, cfg, params.seed)
         curve.append({"epoch": epoch, "fid_cnn": round(fid, 1),
                       "min_class_fraction": cov["min_class_fraction"],
                       "entropy_bits": round(cov["entropy_bits"], 3),
@@ -88,7 +92,7 @@ def run_variant(name: str, every: int) -> dict:
     ctx = Context(name=entry_name, profile="default", data_dir=data, model_dir=Path("."),
                   report_dir=Path("."), runtime=runtime)
     t0 = time.perf_counter()
-    gan.fit(G, D, cfg, x, ctx, on_epoch=score)  # scores the sampled G (the EMA copy with `ema`)
+    fit(G, D, cfg, x, ctx, on_epoch=score_epoch)  # scores the sampled G (the EMA copy with `ema`)
     return {"entry": entry_name, "overrides": overrides, "epochs": cfg.epochs,
             "seconds": round(time.perf_counter() - t0, 1), "final": curve[-1], "curve": curve}
 

@@ -23,14 +23,15 @@ QUALITY = {"rbm": ("test_log_likelihood_ais", "logreg_test_accuracy"),
 
 
 def run_family(name: str, params, scratch: Path) -> dict:
-    from reprozoo import families, runner
+    from reprozoo import families
     from reprozoo.context import Context
     from reprozoo.runtime import setup
 
-    entry = runner._entry(params, name)
-    fam = families.get(name)
+    entry = families.entry(params.raw, name)
+    fam = families.load(entry.kind)
     cfg = params.build(fam.Config, name)
     ctx = Context(name=name, profile=params.profile, data_dir=Path(entry.data),
+                  needs=Path(entry.needs) if entry.needs else None,
                   model_dir=scratch / "models" / name, report_dir=scratch / "train" / name,
                   runtime=setup(params.seed, params.device))
     ctx.model_dir.mkdir(parents=True)
@@ -55,28 +56,30 @@ def rbm_vs_sklearn(params) -> dict:
     import numpy as np
     import torch
 
-    from reprozoo.families import rbm
-    from reprozoo.rbm_model import RBM
+    from reprozoo.families.rbm import Config
+    from reprozoo.families.rbm.evaluate import sklearn_rbm_features
+    from reprozoo.families.rbm.model import RBM
+    from reprozoo.families.rbm.train import binarize, fit
     from reprozoo.runtime import generator, setup
 
-    cfg = params.build(rbm.Config, "rbm")
+    cfg = params.build(Config, "rbm")
     rt = setup(params.seed, params.device)
     x = np.load(Path(runner_data(params, "rbm")) / "x_train.npy")
     if cfg.train_limit:
         x = x[np.random.default_rng(0).permutation(len(x))[:cfg.train_limit]]
     xt = torch.from_numpy(x).float().div(255).unsqueeze(1).to(rt.device)
-    xb = rbm.binarize(xt, generator(params.seed, rt.device))
+    xb = binarize(xt, generator(params.seed, rt.device))
 
-    class _Ctx:  # the minimum `rbm.fit` reads
+    class _Ctx:  # the minimum `fit` reads
         name, device, seed = "rbm", rt.device, params.seed
         def log_step(self, *a, **k): pass
 
-    model = RBM.init(784, cfg.n_hidden, generator(params.seed), rt.device, visible_mean=xb.mean(0))
+    model = RBM.init(cfg.model_config(), generator(params.seed), rt.device, visible_mean=xb.mean(0))
     t0 = time.perf_counter()
     with torch.no_grad():
-        rbm.fit(model, cfg, xb, _Ctx())
+        fit(model, cfg, xb, _Ctx())
     ours = time.perf_counter() - t0
-    _, _, theirs = rbm.sklearn_rbm_features(cfg, xb.cpu().numpy(), xb[:10].cpu().numpy(), params.seed)
+    _, _, theirs = sklearn_rbm_features(cfg, xb.cpu().numpy(), xb[:10].cpu().numpy(), params.seed)
     return {"ours_fit_seconds": round(ours, 3), "sklearn_fit_seconds": round(theirs, 3),
             "speedup": round(theirs / ours, 2), "n_train": int(len(xb)), "epochs": cfg.epochs}
 

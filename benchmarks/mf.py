@@ -25,11 +25,13 @@ def main() -> None:
     from reprozoo.bench import write_result
     from reprozoo.config import load_params
     from reprozoo.data import movielens
-    from reprozoo.families import mf
+    from reprozoo.families.mf import Config
+    from reprozoo.families.mf.model import rmse
+    from reprozoo.families.mf.train import fit, rating_tensors
 
     params_path = sys.argv[1] if len(sys.argv) > 1 else "params.yaml"
     params = load_params(params_path)
-    cfg = params.build(mf.Config, "mf")
+    cfg = params.build(Config, "mf")
     d = movielens.load(Path("data/processed/movielens"))
     n_users, n_items = len(d["user_ids"]), len(d["item_ids"])
     folds = sorted(set(d["fold"].tolist()))
@@ -37,15 +39,15 @@ def main() -> None:
                      "ours": {"config": dataclasses.asdict(cfg),
                               "rmse": [], "fit_s": []}}
     # untimed warm-up (allocator, thread pool), so fold 0 is timed like the others
-    mf.fit(dataclasses.replace(cfg, epochs=2), n_users, n_items, mf._tensors(d, d["fold"] != folds[0], "cpu"),
-           None, params.seed)
+    fit(dataclasses.replace(cfg, epochs=2), n_users, n_items, rating_tensors(d, d["fold"] != folds[0], "cpu"),
+        None, params.seed)
     for f in folds:
-        tr = mf._tensors(d, d["fold"] != f, "cpu")
-        te = mf._tensors(d, d["fold"] == f, "cpu")
+        tr = rating_tensors(d, d["fold"] != f, "cpu")
+        te = rating_tensors(d, d["fold"] == f, "cpu")
         t0 = time.perf_counter()
-        model = mf.fit(cfg, n_users, n_items, tr, None, params.seed + 1 + f)
+        model = fit(cfg, n_users, n_items, tr, None, params.seed + 1 + f)
         results["ours"]["fit_s"].append(time.perf_counter() - t0)
-        results["ours"]["rmse"].append(mf.rmse(model, *te))
+        results["ours"]["rmse"].append(rmse(model, *te))
         print(f"fold {f}: ours {results['ours']['rmse'][-1]:.4f} ({results['ours']['fit_s'][-1]:.1f}s)", file=sys.stderr)
     n_train = int(len(d["rating"]) * (len(folds) - 1) / len(folds))
     _summary(results["ours"], n_train * cfg.epochs)

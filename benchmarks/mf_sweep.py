@@ -1,8 +1,9 @@
 """Funk-SVD 5-fold RMSE around the default config (issue 5 §1, target ≤ 0.905).
 
 Each row is the `mf` params entry with the overrides below, trained on the same five
-folds and seeds as the evaluate stage's protocol (`mf.cross_validate`), one CPU thread per
-row so the numbers reproduce exactly on CPU; rows run in `--workers` processes.
+folds and seeds as the evaluate stage's protocol (`cross_validate` in
+src/reprozoo/families/mf/evaluate.py), one CPU thread per row so the numbers reproduce
+exactly on CPU; rows run in `--workers` processes.
 Writes reports/bench/mf_sweep.json (mean and per-fold RMSE, seconds per row).
 
 usage: python benchmarks/mf_sweep.py [--workers 2] [--only N ...]   (N = row index)
@@ -42,18 +43,20 @@ def run_row(overrides: dict) -> dict:
 
     from reprozoo.config import load_params
     from reprozoo.data import movielens
-    from reprozoo.families import mf
+    from reprozoo.families.mf import Config
+    from reprozoo.families.mf.model import rmse
+    from reprozoo.families.mf.train import fit, rating_tensors
 
     torch.set_num_threads(1)
     params = dataclasses.replace(load_params("params.yaml"), profile="default")
-    cfg = dataclasses.replace(params.build(mf.Config, "mf"), **overrides)
+    cfg = dataclasses.replace(params.build(Config, "mf"), **overrides)
     d = movielens.load(Path("data/processed/movielens"))
     n_users, n_items = len(d["user_ids"]), len(d["item_ids"])
     t0 = time.perf_counter()
     per = []
     for f in sorted(set(d["fold"].tolist())):
-        tr, te = mf._tensors(d, d["fold"] != f, "cpu"), mf._tensors(d, d["fold"] == f, "cpu")
-        per.append(mf.rmse(mf.fit(cfg, n_users, n_items, tr, None, params.seed + 1 + f), *te))
+        tr, te = rating_tensors(d, d["fold"] != f, "cpu"), rating_tensors(d, d["fold"] == f, "cpu")
+        per.append(rmse(fit(cfg, n_users, n_items, tr, None, params.seed + 1 + f), *te))
     return {"overrides": overrides, "config": dataclasses.asdict(cfg),
             "cv_rmse": round(float(np.mean(per)), 5), "rmse_per_fold": [round(x, 5) for x in per],
             "seconds": round(time.perf_counter() - t0, 1)}

@@ -1,34 +1,32 @@
 """Benchmark the multiplication network (seed 000): per variant, wall time to train all
 seeds, seeds/s, success rate and relative-error quantiles over the 100×100 grid.
 
-Run from the repo root: ``python benchmarks/multnet.py [--profile default|smoke]``.
-Writes reports/bench/multnet.json. Uses the multnet section of params.yaml merged with
-conf/params-A.yaml (the snippet's keys win) for the chosen profile.
+Run from the repo root: ``python benchmarks/multnet.py [--profile default|smoke|full]``.
+Writes reports/bench/multnet.json. Uses the multnet section of params.yaml for the chosen
+profile (the same Config the train@multnet stage builds).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from reprozoo.bench import write_result
-from reprozoo.families import multnet as m
+from reprozoo.config import load_params
+from reprozoo.families.multnet import Config
+from reprozoo.families.multnet.evaluate import rel_errors, summarize
+from reprozoo.families.multnet.model import N
+from reprozoo.families.multnet.train import TRAIN
+from reprozoo.runtime import generator
 
 
-def config(profile: str) -> m.Config:
-    section = dict(yaml.safe_load(Path("params.yaml").read_text())["multnet"])
-    snippet = Path("conf/params-A.yaml")
-    if snippet.exists():
-        section = dict(yaml.safe_load(snippet.read_text())["multnet"])
-    overrides = section.get(profile, {}) if profile != "default" else {}
-    section = {k: v for k, v in section.items() if k not in ("smoke", "full")}
-    section.update(overrides)
-    return m.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in section.items()})
+def config(profile: str) -> Config:
+    params = dataclasses.replace(load_params("params.yaml"), profile=profile)
+    return params.build(Config, "multnet")
 
 
 def main() -> None:
@@ -40,10 +38,10 @@ def main() -> None:
     results = {"profile": args.profile, "config": {k: v for k, v in vars(cfg).items()}}
     for i, variant in enumerate(cfg.variants):
         t0 = time.perf_counter()
-        model, _ = m.TRAIN[variant](cfg, m.generator(1000 * i))
+        model, _ = TRAIN[variant](cfg, generator(1000 * i))
         wall = time.perf_counter() - t0
-        err = m.rel_errors(model).reshape(cfg.seeds, -1)
-        s = m.summarize(err.reshape(-1, m.N, m.N))
+        err = rel_errors(model).reshape(cfg.seeds, -1)
+        s = summarize(err.reshape(-1, N, N))
         med, p90 = np.median(err, axis=1), np.quantile(err, 0.9, axis=1)
         results[variant] = {
             "train_wall_s": round(wall, 3), "seeds_per_s": round(cfg.seeds / wall, 3),

@@ -28,27 +28,29 @@ def main() -> None:
     args = ap.parse_args()
 
     from reprozoo.bench import write_result
-    from reprozoo.families import seq2seq as fam
-    from reprozoo.seq2seq_model import Seq2Seq, pad_batch
+    from reprozoo.families.seq2seq import Config
+    from reprozoo.families.seq2seq.data import load_split, load_vocabs
+    from reprozoo.families.seq2seq.model import Seq2Seq, pad_batch
+    from reprozoo.families.seq2seq.train import loss_on
 
     torch.manual_seed(0)
-    vja, ven = fam._vocabs(args.data)
-    src, tgt = fam._load(args.data, "train")
+    vja, ven = load_vocabs(args.data)
+    src, tgt = load_split(args.data, "train")
     keep = [i for i in range(len(src)) if max(len(src[i]), len(tgt[i])) <= 10]  # article: MAX_LENGTH 10
     src, tgt = [src[i].tolist() for i in keep], [tgt[i].tolist() for i in keep]
     epoch_pairs = len(src)
-    cfg = fam.Config(embed=256, hidden=256, bidirectional=False, attention="none", relu_embedding=True,
+    cfg = Config(embed=256, hidden=256, bidirectional=False, attention="none", relu_embedding=True,
                      dropout=0.0, optimizer="sgd", lr=0.01, teacher_forcing=0.5, grad_clip=0.0)
     g = torch.Generator().manual_seed(0)
 
     def train_rate(batch: int, n_pairs: int) -> tuple[float, float]:
-        m = Seq2Seq(fam.model_config(cfg, len(vja), len(ven)))
+        m = Seq2Seq(cfg.model_config(len(vja), len(ven)))
         opt = torch.optim.SGD(m.parameters(), lr=cfg.lr)
         idx = torch.randperm(len(src), generator=g)[:n_pairs].tolist()
         t0, loss = time.perf_counter(), 0.0
         for k in range(0, n_pairs, batch):
             b = idx[k:k + batch]
-            lo = fam.loss_on(m, [src[i] for i in b], [tgt[i] for i in b], "cpu", cfg.teacher_forcing, 0.0, g)
+            lo = loss_on(m, [src[i] for i in b], [tgt[i] for i in b], "cpu", cfg.teacher_forcing, 0.0, g)
             opt.zero_grad()
             lo.backward()
             opt.step()
@@ -59,8 +61,8 @@ def main() -> None:
     batched, _ = train_rate(args.batch, max(args.pairs * 4, args.batch * 8))
 
     # decoding with the main architecture (untrained weights: speed only, full-length outputs)
-    m = Seq2Seq(fam.model_config(fam.Config(), len(vja), len(ven))).eval()
-    test_src, _ = fam._load(args.data, "test")
+    m = Seq2Seq(Config().model_config(len(vja), len(ven))).eval()
+    test_src, _ = load_split(args.data, "test")
     test_src = [s.tolist() for s in test_src[:256]]
     t0 = time.perf_counter()
     for k in range(0, len(test_src), 128):

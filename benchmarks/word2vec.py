@@ -32,26 +32,30 @@ def main() -> None:
     import torch
 
     from reprozoo.config import load_params
-    from reprozoo.families import word2vec as w2v
+    from reprozoo.families.word2vec import Config
+    from reprozoo.families.word2vec.data import SPECIALS, Vocab, load_corpus, read_pairs
+    from reprozoo.families.word2vec.evaluate import pair_check
+    from reprozoo.families.word2vec.model import nearest
+    from reprozoo.families.word2vec.train import fit
 
     params = load_params(args.params)
     results = {}
     for lang in args.langs:
         name = f"word2vec_{lang}"
-        cfg = params.build(w2v.Config, name)
+        cfg = params.build(Config, name)
         data = Path(args.data or params.raw["families"][name]["data"])
-        itos, sents = w2v.load_corpus(data, lang, "train", cfg.train_limit)
-        vocab = w2v.Vocab(itos, sents, cfg.min_count)
+        itos, sents = load_corpus(data, lang, "train", cfg.train_limit)
+        vocab = Vocab(itos, sents, cfg.min_count)
         n_words = sum(len(s) for s in vocab.encode(sents))
-        pairs = w2v.read_pairs(Path(cfg.pairs))
+        pairs = read_pairs(Path(params.raw["families"][name]["needs"]))  # data/static/w2v_pairs_<lang>.tsv
 
         t0 = time.perf_counter()
-        w_in, _, stats = w2v.fit(cfg, vocab, vocab.encode(sents), params.seed)
+        w_in, _, stats = fit(cfg, vocab, vocab.encode(sents), params.seed)
         ours_s = time.perf_counter() - t0
         ours = {"seconds": ours_s, "words_per_second": n_words * cfg.epochs / ours_s,
                 "vocab_size": len(vocab.words), "final_train_loss": stats["train_loss"],
-                "pairs": w2v.pair_check(w_in, vocab.words, vocab.index, pairs, cfg.neighbours),
-                "neighbours": {q: " ".join(w for w, _ in w2v.nearest(w_in, vocab.words, vocab.index, q, cfg.neighbours))
+                "pairs": pair_check(w_in, vocab.words, vocab.index, pairs, cfg.neighbours),
+                "neighbours": {q: " ".join(w for w, _ in nearest(w_in, vocab.words, vocab.index, q, cfg.neighbours))
                                for q in cfg.queries}}
 
         try:
@@ -59,7 +63,7 @@ def main() -> None:
         except ImportError:
             results[lang] = {"ours": ours, "gensim": "not installed (pip install gensim)"}
             continue
-        unk = set(w2v.SPECIALS)
+        unk = set(SPECIALS)
         corpus = [[itos[t] for t in s if itos[t] not in unk] for s in sents]
         t0 = time.perf_counter()
         gm = Word2Vec(sentences=corpus, vector_size=cfg.dim, window=cfg.window, negative=cfg.negative,
@@ -71,8 +75,8 @@ def main() -> None:
         gindex = {w: i for i, w in enumerate(gwords)}
         gensim_res = {"seconds": gen_s, "words_per_second": n_words * cfg.epochs / gen_s,
                       "vocab_size": len(gwords), "workers": args.workers,
-                      "pairs": w2v.pair_check(gvec, gwords, gindex, pairs, cfg.neighbours),
-                      "neighbours": {q: " ".join(w for w, _ in w2v.nearest(gvec, gwords, gindex, q, cfg.neighbours))
+                      "pairs": pair_check(gvec, gwords, gindex, pairs, cfg.neighbours),
+                      "neighbours": {q: " ".join(w for w, _ in nearest(gvec, gwords, gindex, q, cfg.neighbours))
                                      for q in cfg.queries}}
         import gensim
 

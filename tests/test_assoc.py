@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reprozoo import assoc
+from reprozoo.families.assoc_rules import model as assoc
 from reprozoo.data import groceries
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw" / "groceries" / "groceries.csv"

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from reprozoo.families import charrnn
-from reprozoo.rnn_numpy import CharRNN
+from reprozoo.families.charrnn.data import load_splits, read_sentences
+from reprozoo.families.charrnn.model import CharModel, ModelConfig, cross_entropy
+from reprozoo.families.charrnn.rnn_numpy import CharRNN
 
 TRAIN = ["I like apples.", "An apple a day.", "I like apples.", "She has an apple.",
          "The apple is red.", "I want to eat an apple.", "This is an apple pie."] * 3
@@ -30,7 +32,7 @@ def data_dir(tmp_path_factory):
 
 
 def test_splits_dedupe_and_hold_out(data_dir):
-    s = charrnn.load_splits(charrnn.Config(), data_dir)
+    s = load_splits(charrnn.Config(), data_dir)
     assert len(s["train"]) == len(set(TRAIN)) == 6          # duplicates dropped
     assert "i like apples." not in s["test"]                 # seen in train → not held out
     assert s["test"] == ["he ate an apple.", "apples are sweet!"]
@@ -41,13 +43,13 @@ def test_bad_tsv_row_names_the_line(tmp_path):
 
     (tmp_path / "train.tsv").write_text("a\tb\tc\td\nno tabs here\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"train.tsv:2"):
-        charrnn.read_sentences(tmp_path / "train.tsv", True)
+        read_sentences(tmp_path / "train.tsv", True)
 
 
 def test_rnn_cell_equals_the_numpy_article_rnn():
     """cell=rnn with a one-hot 'embedding' is exactly the article's tanh RNN."""
     np_rnn = CharRNN(vocab=tuple("aple"), hidden=6, seed=2)
-    m = charrnn.CharModel(4, 4, 6, "rnn").double()
+    m = CharModel(ModelConfig(n_chars=4, embed=4, hidden=6, cell="rnn")).double()
     with torch.no_grad():
         m.emb.weight.copy_(torch.eye(4))
         m.rnn.weight_ih_l0.copy_(torch.tensor(np_rnn.U))
@@ -64,9 +66,9 @@ def test_rnn_cell_equals_the_numpy_article_rnn():
 
 def test_streamed_cross_entropy_equals_one_pass():
     torch.manual_seed(0)
-    m = charrnn.CharModel(7, 5, 12, "gru")
+    m = CharModel(ModelConfig(n_chars=7, embed=5, hidden=12, cell="gru"))
     ids = torch.randint(0, 7, (241,))
-    got = charrnn.cross_entropy(m, ids, "cpu", strips=1, chunk=17)   # state carried over chunks
+    got = cross_entropy(m, ids, "cpu", strips=1, chunk=17)   # state carried over chunks
     logits, _ = m(ids[None, :-1])
     ref = torch.nn.functional.cross_entropy(logits[0], ids[1:]).item()
     assert got == pytest.approx(ref, rel=1e-5)

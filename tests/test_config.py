@@ -89,6 +89,6 @@ def test_repository_params_file_is_valid():
     for profile in ("smoke", "default", "full"):
         params = dataclasses.replace(base, profile=profile)
         for name, entry in families.entries(base.raw).items():
-            params.build(families.kind_module(entry.kind).Config, name)
+            params.build(families.load(entry.kind).Config, name)
         for ds in base.raw["prepare"]:
             params.build(prepare.get(ds).Config, f"prepare.{ds}")

@@ -1,6 +1,7 @@
 """GAN: shapes, FID against closed forms and scipy, coverage, fixed-seed steps, NaN stop."""
 
 import copy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,18 @@ import torch
 
 from reprozoo.context import Context
 from reprozoo.errors import ConfigError, TrainingError
-from reprozoo.families import gan
+from reprozoo.families.gan import Config
+from reprozoo.families.gan.train import train
+from reprozoo.families.gan.evaluate import coverage, feature_stats, fid, frechet_distance
+from reprozoo.families.gan.model import MinibatchStd, build_model, pack
+from reprozoo.families.gan.train import d_loss_fn, diff_augment, ema_update, fit, g_loss_fn, r1_penalty
 from reprozoo.runtime import setup
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_shapes(arch):
-    cfg = gan.Config(arch=arch, width=8)
-    G, D = gan.build(cfg)
+    cfg = Config(arch=arch, width=8)
+    G, D = build_model(cfg.model_config())
     G.eval()
     with torch.no_grad():
         x = G(torch.randn(4, cfg.z_dim))
@@ -33,24 +38,24 @@ def test_shapes(arch):
 def test_fid_self_is_zero_and_matches_closed_forms():
     rng = np.random.default_rng(0)
     a = torch.from_numpy(rng.normal(size=(2000, 6)) @ rng.normal(size=(6, 6)))
-    assert gan.fid(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert fid(a, a) == pytest.approx(0.0, abs=1e-6)
     # diagonal Gaussians: ‖μ1−μ2‖² + Σ (√σ1² − √σ2²)²
     m1, m2 = np.arange(4.0), np.ones(4)
     s1, s2 = np.diag([1.0, 2, 3, 4]), np.diag([4.0, 1, 1, 9])
     want = ((m1 - m2) ** 2).sum() + ((np.sqrt(np.diag(s1)) - np.sqrt(np.diag(s2))) ** 2).sum()
-    assert gan.frechet_distance(m1, s1, m2, s2) == pytest.approx(want, rel=1e-10)
+    assert frechet_distance(m1, s1, m2, s2) == pytest.approx(want, rel=1e-10)
     # full covariances: scipy.linalg.sqrtm reference
     b = a + torch.from_numpy(rng.normal(size=(2000, 6)))
-    mu1, c1 = gan.feature_stats(a)
-    mu2, c2 = gan.feature_stats(b)
+    mu1, c1 = feature_stats(a)
+    mu2, c2 = feature_stats(b)
     ref = ((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * scipy.linalg.sqrtm(c1 @ c2).real)
-    assert gan.fid(a, b) == pytest.approx(ref, rel=1e-6)
+    assert fid(a, b) == pytest.approx(ref, rel=1e-6)
 
 
 def test_coverage_entropy():
-    uni = gan.coverage(torch.arange(10).repeat(100))
+    uni = coverage(torch.arange(10).repeat(100))
     assert uni["entropy_bits"] == pytest.approx(np.log2(10)) and uni["all_classes_over_5pct"]
-    col = gan.coverage(torch.tensor([7] * 90 + [1] * 10))
+    col = coverage(torch.tensor([7] * 90 + [1] * 10))
     assert col["min_class_fraction"] == 0 and not col["all_classes_over_5pct"]
     assert col["entropy_bits"] == pytest.approx(-(0.9 * np.log2(0.9) + 0.1 * np.log2(0.1)))
 
@@ -66,13 +71,13 @@ def make_ctx(tmp_path: Path) -> Context:
 
 
 def test_few_steps_fixed_seed_are_reproducible(tmp_path):
-    cfg = gan.Config(arch="mlp", epochs=2, batch_size=32, d_steps=2)
+    cfg = Config(arch="mlp", epochs=2, batch_size=32, d_steps=2)
     runs = []
     for _ in range(2):
         ctx = make_ctx(tmp_path)
         torch.manual_seed(0)
-        G, D = gan.build(cfg)
-        out = gan.fit(G, D, cfg, torch.rand(128, 1, 28, 28) * 0 + 0.5, ctx)
+        G, D = build_model(cfg.model_config())
+        out = fit(G, D, cfg, torch.rand(128, 1, 28, 28) * 0 + 0.5, ctx)
         runs.append((out["d_loss"], out["g_loss"], ctx.history))
     assert runs[0] == runs[1]
     assert all(np.isfinite(runs[0][:2]))
@@ -81,14 +86,14 @@ def test_few_steps_fixed_seed_are_reproducible(tmp_path):
 
 @pytest.mark.parametrize("ema", [0.0, 0.9])
 def test_on_epoch_gets_the_sampled_generator_and_r1_trains(tmp_path, ema):
-    cfg = gan.Config(arch="dcgan", width=8, epochs=2, batch_size=32, ema=ema, r1_gamma=1.0,
-                     d_batchnorm=False, mbstd_group=4)
+    cfg = Config(arch="dcgan", width=8, epochs=2, batch_size=32, ema=ema, r1_gamma=1.0,
+                 d_batchnorm=False, mbstd_group=4)
     torch.manual_seed(0)
-    G, D = gan.build(cfg)
+    G, D = build_model(cfg.model_config())
     seen = []
     ctx = make_ctx(tmp_path)
-    out = gan.fit(G, D, cfg, torch.rand(64, 1, 28, 28) * 2 - 1, ctx,
-                  on_epoch=lambda ep, Gs: seen.append((ep, Gs, Gs.training)))
+    out = fit(G, D, cfg, torch.rand(64, 1, 28, 28) * 2 - 1, ctx,
+              on_epoch=lambda ep, Gs: seen.append((ep, Gs, Gs.training)))
     assert all(h["r1"] > 0 for h in ctx.history)  # the R1 term is logged per epoch
     assert [e for e, _, _ in seen] == [1, 2] and not any(t for _, _, t in seen)
     assert all(Gs is out["G_sample"] for _, Gs, _ in seen)
@@ -99,25 +104,22 @@ def test_on_epoch_gets_the_sampled_generator_and_r1_trains(tmp_path, ema):
 def test_nan_loss_stops_without_model(tmp_path, monkeypatch):
     ctx = make_ctx(tmp_path)
     ctx.model_dir.mkdir()
-    cfg = gan.Config(arch="mlp", epochs=1, batch_size=32)
-    real_build = gan.build
+    cfg = Config(arch="mlp", epochs=1, batch_size=32)
 
-    def poisoned(c):
-        G, D = real_build(c)
+    def poisoned(mcfg):
+        G, D = build_model(mcfg)
         with torch.no_grad():
             D[1].weight.fill_(float("nan"))
         return G, D
 
-    monkeypatch.setattr(gan, "build", poisoned)
+    monkeypatch.setattr(sys.modules["reprozoo.families.gan.train"], "build_model", poisoned)
     with pytest.raises(TrainingError, match="became nan"):
-        gan.train(cfg, ctx)
+        train(cfg, ctx)
     assert not ctx.model_path.exists()
 
 
 def test_ema_update_averages_parameters_and_copies_batchnorm_statistics():
     from torch import nn
-
-    from reprozoo.families.gan import ema_update
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
@@ -145,7 +147,7 @@ def _digits(n=6, seed=0):
 
 def test_translation_moves_each_image_without_losing_ink():
     x = _digits()
-    y = gan.diff_augment(x, "translation", torch.Generator().manual_seed(1))
+    y = diff_augment(x, "translation", torch.Generator().manual_seed(1))
     assert y.shape == x.shape
     # shifts ≤ 4 px keep the central box inside the frame: same ink, same pixel multiset
     torch.testing.assert_close((y + 1).sum((1, 2, 3)), (x + 1).sum((1, 2, 3)))
@@ -160,38 +162,38 @@ def test_translation_moves_each_image_without_losing_ink():
 
 def test_cutout_blanks_one_square_and_passes_gradients():
     x = torch.ones((8, 1, 28, 28), requires_grad=True)
-    y = gan.diff_augment(x, "translation+cutout", torch.Generator().manual_seed(2))
+    y = diff_augment(x, "translation+cutout", torch.Generator().manual_seed(2))
     blank = (y == -1).sum((1, 2, 3))
     # translation brings in at most 4 background rows/cols; the hole is ≤ 14×14 (≥ 7×7 at a corner)
     assert bool((blank >= 49).all()) and bool((blank <= 14 * 14 + 4 * 28 * 2).all())
     y.sum().backward()
     assert x.grad is not None and 0 < float(x.grad.sum()) < x.numel()
-    assert torch.equal(gan.diff_augment(x, "none", torch.Generator()), x)
+    assert torch.equal(diff_augment(x, "none", torch.Generator()), x)
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_packed_discriminator_scores_sets(arch):
-    cfg = gan.Config(arch=arch, width=8, pack=4, batch_size=8)
-    _, D = gan.build(cfg)
+    cfg = Config(arch=arch, width=8, pack=4, batch_size=8)
+    _, D = build_model(cfg.model_config())
     x = _digits(8)
-    p = gan.pack(x, 4)
+    p = pack(x, 4)
     assert p.shape == (2, 4, 28, 28) and torch.equal(p[1, 2], x[6, 0])
     with torch.no_grad():
         assert D(p).shape == (2,)
     with pytest.raises(ConfigError, match="pack = 3 must divide batch_size = 64"):
-        gan.Config(pack=3)
+        Config(pack=3)
 
 
 def test_hinge_losses_and_spectral_norm():
-    cfg = gan.Config(arch="dcgan", width=8, loss="hinge", spectral_norm=True)
+    cfg = Config(arch="dcgan", width=8, loss="hinge", spectral_norm=True)
     real, fake = torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])
     # relu(1 − real) = [0, .5] → .25; relu(1 + fake) = [0, 1] → .5
-    assert float(gan.d_loss_fn(real, fake, cfg)) == pytest.approx(0.75)
-    assert float(gan.g_loss_fn(fake, cfg)) == pytest.approx(1.0)
-    bce = gan.Config()
-    assert float(gan.d_loss_fn(real, fake, bce)) == pytest.approx(
+    assert float(d_loss_fn(real, fake, cfg)) == pytest.approx(0.75)
+    assert float(g_loss_fn(fake, cfg)) == pytest.approx(1.0)
+    bce = Config()
+    assert float(d_loss_fn(real, fake, bce)) == pytest.approx(
         float(torch.nn.functional.softplus(-real).mean() + torch.nn.functional.softplus(fake).mean()))
-    _, D = gan.build(cfg)
+    _, D = build_model(cfg.model_config())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
     D.train()
     for _ in range(30):  # power iterations run on each training forward pass
@@ -213,8 +215,8 @@ def test_cpu_threads_pins_the_count_and_restores_it():
 
 
 def test_resize_upsampling_generator():
-    cfg = gan.Config(arch="dcgan", width=8, upsample="resize")
-    G, D = gan.build(cfg)
+    cfg = Config(arch="dcgan", width=8, upsample="resize")
+    G, D = build_model(cfg.model_config())
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.modules())
     assert sum(isinstance(m, torch.nn.Upsample) for m in G.modules()) == 2
     G.eval()
@@ -222,14 +224,14 @@ def test_resize_upsampling_generator():
         x = G(torch.randn(3, cfg.z_dim))
         assert x.shape == (3, 1, 28, 28) and D(x).shape == (3,)
     # the default stays the article-era DCGAN's transposed convolutions
-    G0, _ = gan.build(gan.Config(arch="dcgan", width=8))
+    G0, _ = build_model(Config(arch="dcgan", width=8).model_config())
     assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in G0.modules()) == 2
 
 
 def test_minibatch_std_feature_matches_hand_computation():
     torch.manual_seed(0)
     x = torch.randn(8, 3, 2, 2)
-    y = gan.MinibatchStd(4)(x)
+    y = MinibatchStd(4)(x)
     assert y.shape == (8, 4, 2, 2) and torch.equal(y[:, :3], x)
     # groups are {m, m+2, m+4, m+6} for m = 0, 1
     for m in (0, 1):
@@ -237,40 +239,61 @@ def test_minibatch_std_feature_matches_hand_computation():
         want = float(grp.var(0, unbiased=False).add(1e-8).sqrt().mean())
         for b in range(m, 8, 2):
             assert torch.allclose(y[b, 3], torch.full((2, 2), want), atol=1e-6)
-    same = gan.MinibatchStd(4)(x[:1].expand(4, 3, 2, 2))
+    same = MinibatchStd(4)(x[:1].expand(4, 3, 2, 2))
     assert float(same[:, 3].max()) < 1e-3                      # no variety → ~0
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_mbstd_discriminator_shapes_and_group_check(arch):
-    cfg = gan.Config(arch=arch, width=8, mbstd_group=4, d_batchnorm=False)
-    _, D = gan.build(cfg)
-    assert any(isinstance(m, gan.MinibatchStd) for m in D.modules())
+    cfg = Config(arch=arch, width=8, mbstd_group=4, d_batchnorm=False)
+    _, D = build_model(cfg.model_config())
+    assert any(isinstance(m, MinibatchStd) for m in D.modules())
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
     with torch.no_grad():
         a = D(_digits(8))
         b = D(torch.cat([_digits(8)[:4], _digits(8)[:4]]))    # other batch-mates change the score
     assert a.shape == (8,) and not torch.allclose(a[:4], b[:4])
     with pytest.raises(ConfigError, match="mbstd_group = 3 must divide the 32 D inputs"):
-        gan.Config(batch_size=64, pack=2, mbstd_group=3)
+        Config(batch_size=64, pack=2, mbstd_group=3)
 
 
 def test_r1_penalty_is_the_squared_input_gradient():
     # linear D(x) = w·x + b: ∇ₓD = w for every image, so the penalty is ‖w‖²
     D = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 1), torch.nn.Flatten(0))
     x = _digits(5)
-    out, pen = gan.r1_penalty(D, x)
+    out, pen = r1_penalty(D, x)
     w = D[1].weight.detach()
     assert out.shape == (5,) and float(pen.detach()) == pytest.approx(float((w ** 2).sum()), rel=1e-5)
     pen.backward()  # differentiable in D's weights: d‖w‖²/dw = 2w
     assert torch.allclose(D[1].weight.grad, 2 * w, atol=1e-6)
     # a nonlinear D: compare with the per-sample gradient taken one image at a time
-    cfg = gan.Config(arch="dcgan", width=8, d_batchnorm=False)
-    _, D2 = gan.build(cfg)
-    _, pen2 = gan.r1_penalty(D2, x)
+    cfg = Config(arch="dcgan", width=8, d_batchnorm=False)
+    _, D2 = build_model(cfg.model_config())
+    _, pen2 = r1_penalty(D2, x)
     per = []
     for i in range(5):
         xi = x[i:i + 1].clone().requires_grad_(True)
         (gi,) = torch.autograd.grad(D2(xi).sum(), xi)
         per.append(float((gi ** 2).sum()))
     assert float(pen2.detach()) == pytest.approx(np.mean(per), rel=1e-4)
+
+
+def test_checkpoint_rebuilds_the_generator_from_its_saved_config(tmp_path):
+    from reprozoo import checkpoint
+    from reprozoo.errors import CheckpointError
+    from reprozoo.families.gan.evaluate import load_model
+
+    cfg = Config(arch="dcgan", width=8, upsample="resize")
+    torch.manual_seed(0)
+    G, D = build_model(cfg.model_config())
+    checkpoint.save(tmp_path / "m.pt", family="gan_dcgan", config=cfg,
+                    state={"G": G.state_dict(), "D": D.state_dict()})
+    saved = torch.load(tmp_path / "m.pt", weights_only=True)["config"]
+    assert "classifier" not in saved  # the classifier is the stage's `needs` input, not a param
+    G2 = load_model(tmp_path / "m.pt", family="gan_dcgan")
+    assert not G2.training
+    z = torch.randn(2, cfg.z_dim)
+    with torch.no_grad():
+        assert torch.equal(G2(z), G.eval()(z))
+    with pytest.raises(CheckpointError, match="not 'gan_mlp'"):
+        load_model(tmp_path / "m.pt", family="gan_mlp")

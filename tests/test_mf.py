@@ -3,7 +3,6 @@ prepare contract (bad lines reported with line numbers) and the recommend CLI.""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 
@@ -14,12 +13,14 @@ import torch
 from reprozoo.config import build
 from reprozoo.data import movielens
 from reprozoo.errors import ConfigError
-from reprozoo.families import mf
+from reprozoo.families.mf import Config
+from reprozoo.families.mf.model import BiasedMF, ModelConfig, recommend, rmse, sgd_step
+from reprozoo.families.mf.train import fit
 
 
 def test_article_update_step():
     # seed article 004: α=0.1, r=8, r̂=1.6, q₀=1.3 → p₀ = 1.4 becomes 3.064
-    p1, q1 = mf.sgd_step(p=1.4, q=1.3, r=8.0, r_hat=1.6, alpha=0.1)
+    p1, q1 = sgd_step(p=1.4, q=1.3, r=8.0, r_hat=1.6, alpha=0.1)
     assert p1 == pytest.approx(3.064, abs=1e-12)
     assert q1 == pytest.approx(1.3 + 2 * 0.1 * 6.4 * 1.4, abs=1e-12)
 
@@ -27,13 +28,13 @@ def test_article_update_step():
 def test_batch_step_is_the_article_rule_for_one_rating():
     """The vectorized step on a one-rating batch = sgd_step per coordinate (lr = 2α)."""
     g = torch.Generator().manual_seed(0)
-    m = mf.BiasedMF(3, 4, 2, mu=0.0, init_std=1.0, g=g)
+    m = BiasedMF(ModelConfig(factors=2, init_std=1.0), 3, 4, mu=0.0, g=g)
     p0, q0 = m.P[1].clone(), m.Q[2].clone()
     r_hat = float(m.predict(torch.tensor([1]), torch.tensor([2]), clip=False))
     alpha, lam = 0.05, 0.1
     m.step(torch.tensor([1]), torch.tensor([2]), torch.tensor([4.0]), lr=2 * alpha, reg=lam)
     for c in range(2):
-        p1, q1 = mf.sgd_step(float(p0[c]), float(q0[c]), 4.0, r_hat, alpha, lam)
+        p1, q1 = sgd_step(float(p0[c]), float(q0[c]), 4.0, r_hat, alpha, lam)
         assert float(m.P[1, c]) == pytest.approx(p1, abs=1e-6)
         assert float(m.Q[2, c]) == pytest.approx(q1, abs=1e-6)
 
@@ -41,9 +42,9 @@ def test_batch_step_is_the_article_rule_for_one_rating():
 def test_bias_step_and_l2_can_differ_from_the_factors():
     """lr_b / reg_b move only b_u, b_i: b ← b + lr_b (e − λ_b b); P, Q as without them."""
     g = torch.Generator().manual_seed(1)
-    a = mf.BiasedMF(3, 4, 2, mu=3.0, init_std=1.0, g=g)
+    a = BiasedMF(ModelConfig(factors=2, init_std=1.0), 3, 4, mu=3.0, g=g)
     a.bu[1], a.bi[2] = 0.4, -0.2
-    b = mf.BiasedMF.from_state({k: v.clone() for k, v in a.state().items()})
+    b = BiasedMF.from_state({k: v.clone() for k, v in a.state().items()})
     u, i, r = torch.tensor([1]), torch.tensor([2]), torch.tensor([4.0])
     e = float(r - a.predict(u, i, clip=False))
     a.step(u, i, r, lr=0.1, reg=0.2)
@@ -53,7 +54,7 @@ def test_bias_step_and_l2_can_differ_from_the_factors():
     assert float(a.bu[1]) == pytest.approx(0.4 + 0.1 * (e - 0.2 * 0.4), abs=1e-6)
     assert torch.equal(a.P, b.P) and torch.equal(a.Q, b.Q)
     with pytest.raises(ConfigError, match="lr_bias = 0.0: must be > 0"):
-        build(mf.Config, {"lr_bias": 0.0}, "mf")
+        build(Config, {"lr_bias": 0.0}, "mf")
 
 
 def test_recovers_fully_observed_low_rank_matrix():
@@ -62,10 +63,10 @@ def test_recovers_fully_observed_low_rank_matrix():
     R = 3.0 + rng.uniform(-0.7, 0.7, (U, k)) @ rng.uniform(-0.7, 0.7, (k, I))  # ratings in (2, 4)
     u, i = np.meshgrid(np.arange(U), np.arange(I), indexing="ij")
     tr = (torch.from_numpy(u.ravel()), torch.from_numpy(i.ravel()), torch.from_numpy(R.ravel()).float())
-    cfg = mf.Config(factors=k, epochs=300, batch_size=32, lr=0.05, lr_decay=1.0, reg=0.0, init_std=0.3)
-    model = mf.fit(cfg, U, I, tr, None, seed=0)
+    cfg = Config(factors=k, epochs=300, batch_size=32, lr=0.05, lr_decay=1.0, reg=0.0, init_std=0.3)
+    model = fit(cfg, U, I, tr, None, seed=0)
     start = float(((tr[2] - tr[2].mean()) ** 2).mean().sqrt())
-    assert mf.rmse(model, *tr) < 0.01 < start / 10
+    assert rmse(model, *tr) < 0.01 < start / 10
 
 
 def _write_raw(tmp: Path, lines: list[str]) -> Path:
@@ -110,9 +111,9 @@ def test_prepare_is_independent_of_line_order(tmp_path):
 
 def test_recommend_excludes_rated_items():
     g = torch.Generator().manual_seed(0)
-    m = mf.BiasedMF(2, 6, 2, mu=3.0, init_std=1.0, g=g)
+    m = BiasedMF(ModelConfig(factors=2, init_std=1.0), 2, 6, mu=3.0, g=g)
     m.bi = torch.arange(6, dtype=torch.float32) * 0.1  # item 5 is best, then 4, ...
-    recs = mf.recommend(m.state(), 0, np.array([5, 3]), k=10)
+    recs = recommend(m, 0, np.array([5, 3]), k=10)
     items = [j for j, _ in recs]
     assert len(items) == 4 and 5 not in items and 3 not in items
     assert all(a >= b for (_, a), (_, b) in zip(recs, recs[1:]))
@@ -139,10 +140,10 @@ def test_recommend_cli_prints_titles(tmp_path, capsys):
     out.mkdir()
     movielens.prepare(movielens.Config(n_folds=2), raw, out, seed=0)
     d = movielens.load(out)
-    cfg = mf.Config(factors=2, epochs=5)
-    model = mf.fit(cfg, 4, 5, (torch.from_numpy(d["user"]), torch.from_numpy(d["item"]),
+    cfg = Config(factors=2, epochs=5)
+    model = fit(cfg, 4, 5, (torch.from_numpy(d["user"]), torch.from_numpy(d["item"]),
                                torch.from_numpy(d["rating"])), None, seed=0)
-    ckpt = checkpoint.save(tmp_path / "model.pt", family="mf", config=dataclasses.asdict(cfg), state=model.state())
+    ckpt = checkpoint.save(tmp_path / "model.pt", family="mf", config=cfg, state=model.state())
     assert main(["recommend", "--user", "4", "-k", "5", "--data", str(out), "--model", str(ckpt)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("user 4: 3 movies rated") and len(lines) == 3

@@ -5,13 +5,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reprozoo.families import mnist_clf
-from reprozoo.families.mnist_clf import Config, build_model, features, shift_batch
+from reprozoo.families.mnist_clf import Config
+from reprozoo.families.mnist_clf.evaluate import save_winner, winner_images
+from reprozoo.families.mnist_clf.model import build_model, features, init_from_images, shift_batch
 
 
 @pytest.mark.parametrize("arch, feat_dim", [("slp", 784), ("mlp", 512), ("mlp_imginit", 512), ("cnn", 128)])
 def test_output_and_feature_shapes(arch, feat_dim):
-    model = build_model(Config(arch=arch))
+    model = build_model(Config(arch=arch).model_config())
     x = torch.rand(5, 1, 28, 28)
     assert model(x).shape == (5, 10)
     assert features(model, x).shape[-1] == feat_dim
@@ -20,7 +21,7 @@ def test_output_and_feature_shapes(arch, feat_dim):
 def test_few_steps_on_fixed_seed_reduce_the_loss():
     torch.manual_seed(0)
     x, y = torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,))
-    model = build_model(Config(arch="cnn"))
+    model = build_model(Config(arch="cnn").model_config())
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     losses = []
     for _ in range(20):
@@ -45,7 +46,7 @@ def test_slp_matches_sklearn_logistic_regression_on_real_digits(mnist_workspace)
     C = 1.0
     ref = LogisticRegression(C=C, max_iter=2000).fit(x, y)
     # Same objective in torch: mean CE + L2/(2·C·n) on the weights, full-batch L-BFGS.
-    model = build_model(Config(arch="slp")).double()
+    model = build_model(Config(arch="slp").model_config()).double()
     xb, yb = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
     opt = torch.optim.LBFGS(model.parameters(), max_iter=500, tolerance_grad=1e-9,
                             line_search_fn="strong_wolfe")
@@ -66,8 +67,8 @@ def test_slp_matches_sklearn_logistic_regression_on_real_digits(mnist_workspace)
 
 def test_image_init_puts_unit_norm_training_images_in_the_hidden_layer():
     x = torch.rand(600, 1, 28, 28)
-    model = build_model(Config(arch="mlp_imginit", hidden=32))
-    mnist_clf.init_from_images(model, x, seed=0)
+    model = build_model(Config(arch="mlp_imginit", hidden=32).model_config())
+    init_from_images(model, x, seed=0)
     w = model[1].weight
     assert torch.allclose(w.norm(dim=1), torch.ones(32), atol=1e-5)
     flat = x.flatten(1) / x.flatten(1).norm(dim=1, keepdim=True)
@@ -91,9 +92,9 @@ def test_shift_batch_translates_pixels_and_is_seeded():
 def test_winner_images_are_the_weights_of_the_most_active_units(arch):
     torch.manual_seed(0)
     cfg = Config(arch=arch)
-    model = build_model(cfg).eval()
+    model = build_model(cfg.model_config()).eval()
     x = torch.rand(1, 1, 28, 28)
-    imgs, titles = mnist_clf.winner_images(model, cfg, x)
+    imgs, titles = winner_images(model, cfg, x)
     out = int(model(x).argmax(1))
     np.testing.assert_array_equal(imgs[0], x[0, 0].numpy())
     if arch == "slp":
@@ -109,7 +110,7 @@ def test_winner_images_are_the_weights_of_the_most_active_units(arch):
 
 
 def test_winner_comparison_panel_needs_all_three_models(tmp_path):
-    from reprozoo.winner_panel import winner_comparison
+    from reprozoo.report.winner_panel import winner_comparison
 
     out = tmp_path / "figures/winner_neurons.png"
     torch.manual_seed(0)
@@ -117,6 +118,27 @@ def test_winner_comparison_panel_needs_all_three_models(tmp_path):
     for arch in ("slp", "mlp", "mlp_imginit"):
         assert winner_comparison(tmp_path, out) is None and not out.exists()
         cfg = Config(arch=arch)
-        mnist_clf.save_winner(build_model(cfg).eval(), cfg, x, tmp_path / "eval" / arch, arch)
+        save_winner(build_model(cfg.model_config()).eval(), cfg, x, tmp_path / "eval" / arch, arch)
         assert (tmp_path / "eval" / arch / "winner_neuron.png").stat().st_size > 1000
     assert winner_comparison(tmp_path, out) == out and out.stat().st_size > 5000
+
+
+def test_load_model_rebuilds_from_the_checkpoint_config_and_refuses_misfits(tmp_path):
+    from reprozoo import checkpoint
+    from reprozoo.errors import CheckpointError
+    from reprozoo.families.mnist_clf.evaluate import load_model
+
+    torch.manual_seed(0)
+    cfg = Config(arch="mlp", hidden=16)
+    model = build_model(cfg.model_config()).eval()
+    path = tmp_path / "model.pt"
+    checkpoint.save(path, family="mlp", config=cfg, state=model.state_dict())
+    loaded = load_model(path, "mlp")
+    assert not loaded.training
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded(x), model(x))  # hidden=16 comes from the checkpoint, not a default
+    with pytest.raises(CheckpointError, match="is for family 'mlp', not 'cnn'"):
+        load_model(path)
+    checkpoint.save(path, family="mlp", config=Config(arch="mlp", hidden=32), state=model.state_dict())
+    with pytest.raises(CheckpointError, match="does not fit the model"):
+        load_model(path, "mlp")

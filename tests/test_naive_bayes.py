@@ -11,15 +11,19 @@ import numpy as np
 import pytest
 
 from reprozoo.data import sms_spam
-from reprozoo.families import naive_bayes as nb
+from reprozoo.families.naive_bayes import Config
+from reprozoo.families.naive_bayes.evaluate import GOLF_QUERY, sklearn_categorical
+from reprozoo.families.naive_bayes.model import (CategoricalNaiveBayes, MultinomialNaiveBayes, SpamModel,
+                                                 bayes_posterior, bayes_rule, spam_state)
+from reprozoo.families.naive_bayes.train import fit_pipeline, read_golf
 
 GOLF = Path(__file__).resolve().parents[1] / "data" / "static" / "golf.csv"
 
 
 @pytest.fixture(scope="module")
 def golf():
-    names, X, y = nb.read_golf(GOLF)
-    return names, X, y, nb.CategoricalNaiveBayes(alpha=0.0).fit(X, y)
+    names, X, y = read_golf(GOLF)
+    return names, X, y, CategoricalNaiveBayes(alpha=0.0).fit(X, y)
 
 
 def test_golf_table_is_the_articles(golf):
@@ -41,22 +45,22 @@ def test_golf_priors_and_likelihoods_exact(golf):
 
 def test_golf_query_prediction(golf):
     _, _, _, m = golf
-    joint = dict(zip(m.classes_, m.joint(nb.GOLF_QUERY)))
+    joint = dict(zip(m.classes_, m.joint(GOLF_QUERY)))
     # P(YES)·P(晴れ|YES)·P(涼しい|YES)·P(高い|YES)·P(あり|YES) = 9/14·2/9·3/9·3/9·3/9
     assert joint["YES"] == pytest.approx(float(Fraction(9, 14) * Fraction(2, 9) * Fraction(1, 3) ** 3), rel=1e-12)
     assert joint["NO"] == pytest.approx(float(Fraction(5, 14) * Fraction(3, 5) * Fraction(1, 5)
                                               * Fraction(4, 5) * Fraction(3, 5)), rel=1e-12)
     assert round(joint["YES"], 4) == 0.0053 and round(joint["NO"], 4) == 0.0206
-    assert m.predict([nb.GOLF_QUERY]) == ["NO"]
+    assert m.predict([GOLF_QUERY]) == ["NO"]
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1.0])
 def test_golf_matches_sklearn_categorical_nb(golf, alpha):
     """Ours = sklearn CategoricalNB (α=0 forced: zero likelihoods give exact 0/1 posteriors)."""
     _, X, y, _ = golf
-    m = nb.CategoricalNaiveBayes(alpha).fit(X, y)
-    enc, sk = nb.sklearn_categorical(X, y, alpha)
-    rows = X + [nb.GOLF_QUERY]
+    m = CategoricalNaiveBayes(alpha).fit(X, y)
+    enc, sk = sklearn_categorical(X, y, alpha)
+    rows = X + [GOLF_QUERY]
     Xe = enc.transform(np.array(rows, dtype=object))
     assert list(sk.classes_) == m.classes_
     with np.errstate(divide="ignore"), warnings.catch_warnings():
@@ -67,16 +71,16 @@ def test_golf_matches_sklearn_categorical_nb(golf, alpha):
 
 def test_article_spam_example():
     # P(word|spam) = 0.023, P(word|ham) = 0.0022, equal priors → P(spam|word) ≈ 0.912
-    p = nb.bayes_posterior(0.5, 0.023, 0.0022)
+    p = bayes_posterior(0.5, 0.023, 0.0022)
     assert p == pytest.approx(0.023 / 0.0252, rel=1e-12)
     assert abs(p - 0.912) < 1e-3
 
 
 def test_smoking_lung_cancer_example():
     # P(cancer) = 0.05, P(smoker) = 0.10, P(smoker|cancer) = 0.15 → P(cancer|smoker) = 0.075
-    assert nb.bayes_rule(prior=0.05, likelihood=0.15, evidence=0.10) == pytest.approx(0.075, abs=1e-12)
+    assert bayes_rule(prior=0.05, likelihood=0.15, evidence=0.10) == pytest.approx(0.075, abs=1e-12)
     # the same through the two-way partition: P(smoker|no cancer) = (0.10 − 0.15·0.05) / 0.95
-    assert nb.bayes_posterior(0.05, 0.15, (0.10 - 0.15 * 0.05) / 0.95) == pytest.approx(0.075, abs=1e-12)
+    assert bayes_posterior(0.05, 0.15, (0.10 - 0.15 * 0.05) / 0.95) == pytest.approx(0.075, abs=1e-12)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,7 @@ def test_handwritten_multinomial_nb_equals_sklearn(sms, alpha):
 
     texts, y = sms
     X = CountVectorizer().fit_transform(texts)
-    ours = nb.MultinomialNaiveBayes(alpha).fit(X[:1000], y[:1000])
+    ours = MultinomialNaiveBayes(alpha).fit(X[:1000], y[:1000])
     ref = MultinomialNB(alpha=alpha).fit(X[:1000], y[:1000])
     np.testing.assert_allclose(ours.feature_log_prob_, ref.feature_log_prob_, rtol=0, atol=1e-9)
     np.testing.assert_allclose(ours.class_log_prior_, ref.class_log_prior_, rtol=0, atol=1e-9)
@@ -106,9 +110,9 @@ def test_handwritten_multinomial_nb_equals_sklearn(sms, alpha):
 
 def test_saved_spam_model_reproduces_sklearn(sms):
     texts, y = sms
-    cfg = nb.Config(alpha=0.01)
-    vec, clf = nb.fit_pipeline(cfg, texts[:600], y[:600])
-    model = nb.SpamModel(cfg, nb._spam_state(vec, clf))
+    cfg = Config(alpha=0.01)
+    vec, clf = fit_pipeline(cfg.model_config(), texts[:600], y[:600])
+    model = SpamModel(cfg.model_config(), spam_state(vec, clf))
     np.testing.assert_allclose(model.spam_probability(texts[1000:]),
                                clf.predict_proba(vec.transform(texts[1000:]))[:, 1], atol=1e-9)
 
@@ -138,13 +142,12 @@ def test_spam_cli_without_model_is_one_clear_error(tmp_path, capsys):
 def test_spam_cli_labels_a_message(tmp_path, sms, capsys):
     from reprozoo import checkpoint
     from reprozoo.cli import main
-    from reprozoo.config import to_dict
 
     texts, y = sms
-    cfg = nb.Config(alpha=0.01)
-    state = {"improved": nb._spam_state(*nb.fit_pipeline(cfg, texts[:600], y[:600])),
-             "baseline": nb._spam_state(*nb.fit_pipeline(None, texts[:600], y[:600]))}
-    ckpt = checkpoint.save(tmp_path / "m.pt", family="nb_spam", config=to_dict(cfg), state=state)
+    cfg = Config(alpha=0.01)
+    state = {"improved": spam_state(*fit_pipeline(cfg.model_config(), texts[:600], y[:600])),
+             "baseline": spam_state(*fit_pipeline(None, texts[:600], y[:600]))}
+    ckpt = checkpoint.save(tmp_path / "m.pt", family="nb_spam", config=cfg, state=state)
     assert main(["spam", "WINNER!! claim your prize now", "ok see you at home later", "--model", str(ckpt)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("spam\tP(spam)=") and out[1].startswith("ham\t")

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from reprozoo import nn_numpy as nn
+from reprozoo.families.numpy_net import conv_backprop as conv
+from reprozoo.families.numpy_net import model as nn
 
 
 def rel_err(a, b) -> float:
@@ -58,9 +59,9 @@ def test_conv_relu_pool_gradients_match_autograd(shape, filters):
     x = rng.normal(size=shape)
     w = rng.normal(size=(filters, shape[1], 3, 3))
     b = rng.normal(size=filters) * 0.1
-    y, cache = nn.conv_relu_pool_forward(x, w, b)
+    y, cache = conv.conv_relu_pool_forward(x, w, b)
     r = rng.normal(size=y.shape)  # L = Σ y·r, so ∂L/∂y = r
-    dx, dw, db = nn.conv_relu_pool_backward(r, cache)
+    dx, dw, db = conv.conv_relu_pool_backward(r, cache)
 
     xt, wt, bt = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
     yt = F.max_pool2d(F.relu(F.conv2d(xt, wt, bt)), 2)
@@ -80,15 +81,15 @@ def test_conv_input_gradient_is_full_conv_with_rotated_filter():
     x = rng.normal(size=(1, 1, 6, 6))
     w = rng.normal(size=(1, 1, 3, 3))
     dy = rng.normal(size=(1, 1, 4, 4))
-    dx, _, _ = nn.conv3x3_backward(x, w, dy)
+    dx, _, _ = conv.conv3x3_backward(x, w, dy)
     np.testing.assert_allclose(dx[0, 0], convolve2d(dy[0, 0], w[0, 0], mode="full"), atol=1e-12)
 
 
 def test_maxpool_routes_error_to_the_max():
     x = np.array([[[[1.0, 5.0], [3.0, 2.0]]]])
-    y, mask = nn.maxpool2x2_forward(x)
+    y, mask = conv.maxpool2x2_forward(x)
     assert y.item() == 5.0
-    dx = nn.maxpool2x2_backward(mask, np.array([[[[7.0]]]]), x.shape)
+    dx = conv.maxpool2x2_backward(mask, np.array([[[[7.0]]]]), x.shape)
     np.testing.assert_array_equal(dx, [[[[0.0, 7.0], [0.0, 0.0]]]])
 
 
@@ -147,6 +148,7 @@ def tiny_mnist(tmp_path_factory):
 
 
 def test_numpy_net_family_trains_evaluates_and_refuses_wrong_shape(tiny_mnist, tmp_path):
+    from reprozoo import checkpoint
     from reprozoo.context import Context
     from reprozoo.errors import CheckpointError
     from reprozoo.families import numpy_net
@@ -160,12 +162,15 @@ def test_numpy_net_family_trains_evaluates_and_refuses_wrong_shape(tiny_mnist, t
     out = numpy_net.evaluate(cfg, ctx)
     assert out["test_acc"] >= 0.8
     assert (ctx.report_dir / "confusion_matrix.png").exists()
+    # The network is rebuilt from the checkpoint's own config; a state that does not fit it is refused.
+    ck = checkpoint.load(ctx.model_path, family="numpy_net", config_cls=numpy_net.Config)
+    checkpoint.save(ctx.model_path, family="numpy_net", config=numpy_net.Config(hidden=30), state=ck.state)
     with pytest.raises(CheckpointError, match="does not fit"):
-        numpy_net.evaluate(numpy_net.Config(hidden=30), ctx)
+        numpy_net.evaluate(cfg, ctx)
 
 
 def test_random_crop_shape_and_range():
-    from reprozoo.families.numpy_net import center_crop, random_crop
+    from reprozoo.families.numpy_net.model import center_crop, random_crop
 
     x = np.arange(2 * 28 * 28, dtype=np.int64).reshape(2, 28, 28).astype(np.uint8)
     rc = random_crop(x, np.random.default_rng(0))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from reprozoo.rbm_model import RBM, ais_log_z, all_binary, cd_gradient, exact_log_z
+from reprozoo.families.rbm.model import RBM, ModelConfig, ais_log_z, all_binary, cd_gradient, exact_log_z
 
 
 def tiny(V=4, H=3, scale=1.0, seed=0):
@@ -62,7 +62,7 @@ def test_cd_steps_reduce_reconstruction_error():
     protos = (torch.rand(4, 36, generator=g) < 0.5).float()
     data = protos[torch.randint(0, 4, (400,), generator=g)]
     data = torch.where(torch.rand(data.shape, generator=g) < 0.05, 1 - data, data)
-    rbm = RBM.init(36, 16, g, visible_mean=data.mean(0))
+    rbm = RBM.init(ModelConfig(n_hidden=16, n_visible=36), g, visible_mean=data.mean(0))
     before = float(rbm.reconstruction_error(data).mean())
     for step in range(200):
         v0 = data[(step * 20) % 400:(step * 20) % 400 + 20]
@@ -77,7 +77,7 @@ def test_cd_steps_reduce_reconstruction_error():
 def test_ais_matches_exact_log_z():
     rbm = tiny(V=12, H=6, scale=0.8, seed=3)
     data = all_binary(12, dtype=torch.float64)[::7]
-    from reprozoo.rbm_model import base_rate_bias
+    from reprozoo.families.rbm.model import base_rate_bias
 
     est, _ = ais_log_z(rbm, base_rate_bias(data), n_runs=200, n_betas=1000,
                        g=torch.Generator().manual_seed(0))
@@ -104,7 +104,25 @@ def test_pseudo_log_likelihood_matches_enumeration():
 def test_wrong_family_checkpoint_is_rejected(tmp_path):
     from reprozoo import checkpoint
     from reprozoo.errors import CheckpointError
+    from reprozoo.families.rbm import Config
+    from reprozoo.families.rbm.evaluate import load_model
 
-    checkpoint.save(tmp_path / "m.pt", family="vae", config={}, state={"x": torch.zeros(1)})
+    checkpoint.save(tmp_path / "m.pt", family="vae", config=Config(), state={"x": torch.zeros(1)})
     with pytest.raises(CheckpointError, match="family 'vae', not 'rbm'"):
-        checkpoint.load(tmp_path / "m.pt", family="rbm")
+        load_model(tmp_path / "m.pt")
+
+
+def test_checkpoint_round_trip_and_shape_mismatch(tmp_path):
+    from reprozoo import checkpoint
+    from reprozoo.errors import CheckpointError
+    from reprozoo.families.rbm import Config
+    from reprozoo.families.rbm.evaluate import load_model
+
+    cfg = Config(n_hidden=5)
+    rbm = RBM.init(cfg.model_config(), torch.Generator().manual_seed(0))
+    checkpoint.save(tmp_path / "m.pt", family="rbm", config=cfg, state=rbm.state())
+    back = load_model(tmp_path / "m.pt")
+    assert all(torch.equal(getattr(back, k), getattr(rbm, k)) for k in "Wbc")
+    checkpoint.save(tmp_path / "w.pt", family="rbm", config=Config(n_hidden=6), state=rbm.state())
+    with pytest.raises(CheckpointError, match="'W' has shape"):
+        load_model(tmp_path / "w.pt")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from reprozoo.rnn_numpy import CharRNN
+from reprozoo.families.charrnn.rnn_numpy import CharRNN
 
 
 def autograd_loss(m: CharRNN, xs: np.ndarray, targets: list[int], h0: np.ndarray):

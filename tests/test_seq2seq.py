@@ -9,10 +9,12 @@ import torch
 
 from reprozoo import checkpoint
 from reprozoo.config import to_dict
+from reprozoo.data.text import SPECIALS
 from reprozoo.errors import CheckpointError
-from reprozoo.families import seq2seq as fam
-from reprozoo.seq2seq_model import ModelConfig, Seq2Seq, pad_batch
-from reprozoo.data.text import SPECIALS, Vocab
+from reprozoo.families.seq2seq import Config
+from reprozoo.families.seq2seq.evaluate import check_vocab, load_model
+from reprozoo.families.seq2seq.model import ModelConfig, Seq2Seq, pad_batch
+from reprozoo.families.seq2seq.train import batches, loss_on
 
 
 def tiny(attention="general", bidirectional=True, relu=False, seed=0):
@@ -74,19 +76,19 @@ def test_beam_one_equals_greedy(attention):
     assert isinstance(b5, list)
 
 
-@pytest.mark.parametrize("cfg", [fam.Config(embed=16, hidden=24, dropout=0.0, lr=0.01),
-                                 fam.Config(embed=16, hidden=24, bidirectional=False, attention="none",
+@pytest.mark.parametrize("cfg", [Config(embed=16, hidden=24, dropout=0.0, lr=0.01),
+                                 Config(embed=16, hidden=24, bidirectional=False, attention="none",
                                             relu_embedding=True, dropout=0.0, optimizer="sgd", lr=0.5,
                                             teacher_forcing=0.5, grad_clip=0.0)])
 def test_loss_decreases(cfg):
     torch.manual_seed(0)
-    m = Seq2Seq(fam.model_config(cfg, 20, 15))
+    m = Seq2Seq(cfg.model_config(20, 15))
     opt = (torch.optim.Adam(m.parameters(), lr=cfg.lr) if cfg.optimizer == "adam"
            else torch.optim.SGD(m.parameters(), lr=cfg.lr))
     g = torch.Generator().manual_seed(0)
     losses = []
     for _ in range(40):
-        loss = fam.loss_on(m, SRC, TGT, "cpu", cfg.teacher_forcing, cfg.label_smoothing, g)
+        loss = loss_on(m, SRC, TGT, "cpu", cfg.teacher_forcing, cfg.label_smoothing, g)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -97,7 +99,7 @@ def test_loss_decreases(cfg):
 
 def test_batches_cover_everything_once():
     g = torch.Generator().manual_seed(0)
-    bs = fam.batches([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], 3, g)
+    bs = batches([3, 1, 4, 1, 5, 9, 2, 6, 5, 3], 3, g)
     assert sorted(i for b in bs for i in b) == list(range(10))
 
 
@@ -108,11 +110,11 @@ EN = [*SPECIALS, "i", "am", "very", "sad", "."]
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
-    cfg = fam.Config(embed=8, hidden=12, dropout=0.0, decode_max_len=5)
+    cfg = Config(embed=8, hidden=12, dropout=0.0, decode_max_len=5)
     torch.manual_seed(0)
-    m = Seq2Seq(fam.model_config(cfg, len(JA), len(EN)))
+    m = Seq2Seq(cfg.model_config(len(JA), len(EN)))
     path = tmp_path_factory.mktemp("s2s") / "model.pt"
-    checkpoint.save(path, family="seq2seq", config=to_dict(cfg),
+    checkpoint.save(path, family="seq2seq", config=cfg,
                     state={"model": m.state_dict(), "ja_itos": JA, "en_itos": EN})
     return path
 
@@ -153,21 +155,21 @@ def test_translate_empty_stdin_and_missing_model(model_file, monkeypatch, capsys
 def test_vocab_model_mismatch(model_file, tmp_path):
     from reprozoo.io import write_json
 
-    tr = fam.load_translator(model_file)
+    tr = load_model(model_file)
     write_json(tmp_path / "vocab_ja.json", {"itos": JA, "min_freq": 1})
     write_json(tmp_path / "vocab_en.json", {"itos": EN[:-1] + ["!"], "min_freq": 1})
     with pytest.raises(CheckpointError, match="en vocabulary .* does not match"):
-        fam.check_vocab(tr, tmp_path, model_file)
+        check_vocab(tr, tmp_path, model_file)
     # a checkpoint whose vocabulary does not fit its weights fails on load, clearly
-    blob = checkpoint.load(model_file, family="seq2seq")
+    ck = checkpoint.load(model_file, family="seq2seq", config_cls=Config)
     bad = tmp_path / "bad.pt"
-    checkpoint.save(bad, family="seq2seq", config=blob["config"],
-                    state={**blob["state"], "en_itos": EN + ["extra"]})
+    checkpoint.save(bad, family="seq2seq", config=ck.config,
+                    state={**ck.state, "en_itos": EN + ["extra"]})
     with pytest.raises(CheckpointError, match="does not fit"):
-        fam.load_translator(bad)
+        load_model(bad)
 
 
 def test_config_roundtrip():
-    cfg = fam.Config()
-    assert fam.Config(**to_dict(cfg)) == cfg
+    cfg = Config()
+    assert Config(**to_dict(cfg)) == cfg
     assert dataclasses.is_dataclass(cfg)

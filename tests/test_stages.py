@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ import torch
 from conftest import PIPELINES, run_stage
 from reprozoo import checkpoint
 from reprozoo.errors import CheckpointError
+from reprozoo.families.mnist_clf.config import Config as ClfConfig
 from reprozoo.io import read_json, sha256_file
 
 
@@ -28,8 +30,8 @@ def test_train_and_evaluate_write_model_metrics_and_figures(workspace):
     for stage in ("train.py", "evaluate.py"):
         proc = run_stage(stage, "slp", cwd=workspace)
         assert proc.returncode == 0, proc.stderr
-    blob = checkpoint.load(workspace / "models/slp/model.pt", family="slp")
-    assert blob["config"]["arch"] == "slp" and blob["state"]["1.weight"].shape == (10, 784)
+    ck = checkpoint.load(workspace / "models/slp/model.pt", family="slp", config_cls=ClfConfig)
+    assert ck.config.arch == "slp" and ck.state["1.weight"].shape == (10, 784)
     metrics = read_json(workspace / "reports/metrics/slp.json")
     assert 0.6 < metrics["test_accuracy"] <= 1.0 and metrics["n_test"] == 10000
     assert (workspace / "reports/train/slp/history.csv").read_text().startswith("step,train_loss")
@@ -70,7 +72,7 @@ def test_nan_loss_stops_the_run_and_saves_no_model(workspace, monkeypatch):
     from reprozoo.config import load_params
     from reprozoo.data import mnist
     from reprozoo.errors import TrainingError
-    from reprozoo.runner import train_family
+    from reprozoo.runner import StageIO, train_family
 
     real = mnist.to_tensors
 
@@ -82,8 +84,10 @@ def test_nan_loss_stops_the_run_and_saves_no_model(workspace, monkeypatch):
 
     monkeypatch.setattr(mnist, "to_tensors", poisoned)
     monkeypatch.chdir(workspace)
+    io = StageIO(data=Path("data/processed/mnist"), needs=None, model_dir=Path("models/slp"),
+                 report_dir=Path("reports/train/slp"), root=workspace)
     with pytest.raises(TrainingError, match="loss became nan at step 1; training stopped and no model was saved"):
-        train_family("slp", load_params("params.yaml"))
+        train_family("slp", load_params("params.yaml"), io)
     assert not (workspace / "models/slp").exists()
     assert not (workspace / "reports/train/slp").exists()
 
@@ -121,19 +125,49 @@ def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
 
 
 def test_checkpoint_from_another_family_or_shape_is_refused(workspace, tmp_path):
-    from reprozoo.families.mnist_clf import build_model
+    from reprozoo.families.mnist_clf.model import build_model
 
     assert run_stage("train.py", "slp", cwd=workspace).returncode == 0
     path = workspace / "models/slp/model.pt"
     with pytest.raises(CheckpointError, match="is for family 'slp', not 'cnn'"):
-        checkpoint.load(path, family="cnn")
-    blob = checkpoint.load(path, family="slp")
+        checkpoint.load(path, family="cnn", config_cls=ClfConfig)
+    ck = checkpoint.load(path, family="slp", config_cls=ClfConfig)
     with pytest.raises(CheckpointError, match="does not fit the model"):
-        checkpoint.load_state(build_model({"arch": "mlp"}), blob["state"], str(path))
-    junk = tmp_path / "junk.pt"
+        checkpoint.restore(build_model(ClfConfig(arch="mlp").model_config()), ck.state, path)
+    # a broken file, an empty one, a folder: one CheckpointError each, never a traceback
+    junk, empty, folder = tmp_path / "junk.pt", tmp_path / "empty.pt", tmp_path / "dir.pt"
     junk.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable reprozoo checkpoint"):
-        checkpoint.load(junk, family="slp")
+    empty.write_bytes(b"")
+    folder.mkdir()
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    for bad in (junk, empty, truncated):
+        with pytest.raises(CheckpointError, match="not a readable reprozoo checkpoint"):
+            checkpoint.load(bad, family="slp", config_cls=ClfConfig)
+    with pytest.raises(CheckpointError, match="is not a file"):
+        checkpoint.load(folder, family="slp", config_cls=ClfConfig)
+
+
+def test_checkpoint_config_is_validated_on_load(tmp_path):
+    """A saved config with a missing key, an unknown key or a wrong type: one clear error."""
+    import dataclasses
+
+    import torch
+
+    good = tmp_path / "good.pt"
+    checkpoint.save(good, family="slp", config=ClfConfig(arch="slp"), state={})
+    assert checkpoint.load(good, family="slp", config_cls=ClfConfig).config == ClfConfig(arch="slp")
+    blob = torch.load(good, weights_only=True)
+    for change, message in ((lambda c: c.pop("lr"), "lacks key(s) lr"),
+                            (lambda c: c.update(speed=3), "unknown key(s) speed"),
+                            (lambda c: c.update(epochs="ten"), "epochs = 'ten': must be an integer")):
+        bad = tmp_path / "bad.pt"
+        b = {**blob, "config": dict(blob["config"])}
+        change(b["config"])
+        torch.save(b, bad)
+        with pytest.raises(CheckpointError, match=message):
+            checkpoint.load(bad, family="slp", config_cls=ClfConfig)
+    assert dataclasses.is_dataclass(ClfConfig)
 
 
 def test_evaluate_without_model_says_which_stage_to_run(workspace):

@@ -7,7 +7,10 @@ import torch
 
 from reprozoo import checkpoint
 from reprozoo.errors import CheckpointError
-from reprozoo.families import vae
+from reprozoo.families.vae import Config
+from reprozoo.families.vae.evaluate import iwae_nll, load_model
+from reprozoo.families.vae.evaluate import test_loss as one_sample_loss  # not a test
+from reprozoo.families.vae.model import VAE, ModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +23,7 @@ def data():
 
 def test_shapes_and_loss_closed_form(data):
     torch.manual_seed(0)
-    m = vae.VAE(400, 20)
+    m = VAE(ModelConfig(400, 20))
     eps = torch.randn(8, 20)
     logits, loss = m(data[:8], eps)
     assert logits.shape == (8, 784) and loss.shape == (8,)
@@ -36,16 +39,16 @@ def test_shapes_and_loss_closed_form(data):
 
 def test_iwae_bound_is_tighter_than_elbo(data):
     torch.manual_seed(0)
-    m = vae.VAE(64, 4)
+    m = VAE(ModelConfig(64, 4))
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
     for _ in range(30):
         _, loss = m(data, torch.randn(len(data), 4))
         opt.zero_grad()
         loss.mean().backward()
         opt.step()
-    elbo = vae.test_loss(m, data, seed=1)
-    nll1 = float(vae.iwae_nll(m, data, k=1, seed=2).mean())
-    nll50 = float(vae.iwae_nll(m, data, k=50, seed=2).mean())
+    elbo = one_sample_loss(m, data, seed=1)
+    nll1 = float(iwae_nll(m, data, k=1, seed=2).mean())
+    nll50 = float(iwae_nll(m, data, k=50, seed=2).mean())
     assert nll1 == pytest.approx(elbo, rel=0.02)  # k = 1 is the ELBO
     assert nll50 < nll1
 
@@ -53,41 +56,46 @@ def test_iwae_bound_is_tighter_than_elbo(data):
 def test_iwae_exact_for_linear_gaussian_posterior():
     """With q = the prior and a decoder that ignores z, every weight equals p(x):
     IWAE returns the exact Bernoulli NLL for any k."""
-    m = vae.VAE(8, 2)
+    m = VAE(ModelConfig(8, 2))
     with torch.no_grad():
         for p in m.parameters():
             p.zero_()
     x = torch.rand(3, 1, 28, 28)
-    nll = vae.iwae_nll(m, x, k=7, seed=0)
+    nll = iwae_nll(m, x, k=7, seed=0)
     torch.testing.assert_close(nll, torch.full((3,), 784 * math.log(2)), rtol=1e-5, atol=1e-4)
 
 
 def test_few_steps_reduce_loss(data):
     torch.manual_seed(0)
-    m = vae.VAE(64, 8)
+    m = VAE(ModelConfig(64, 8))
     opt = torch.optim.Adam(m.parameters(), lr=1e-2)
     g = torch.Generator().manual_seed(0)
-    before = vae.test_loss(m, data, seed=1)
+    before = one_sample_loss(m, data, seed=1)
     for _ in range(20):
         _, loss = m(data, torch.randn((len(data), 8), generator=g))
         opt.zero_grad()
         loss.mean().backward()
         opt.step()
-    assert vae.test_loss(m, data, seed=1) < 0.9 * before
-
-
-class _Ctx:
-    def __init__(self, path):
-        self.model_path, self.name, self.device = path, "vae", "cpu"
+    assert one_sample_loss(m, data, seed=1) < 0.9 * before
 
 
 def test_checkpoint_shape_mismatch_is_clear(tmp_path):
-    cfg = vae.Config(hidden=16, latent_dim=3, latent2_epochs=0)
-    checkpoint.save(tmp_path / "m.pt", family="vae", config={},
-                    state={"main": vae.VAE(16, 5).state_dict()})
+    cfg = Config(hidden=16, latent_dim=3, latent2_epochs=0)
+    checkpoint.save(tmp_path / "m.pt", family="vae", config=cfg,
+                    state={"main": VAE(ModelConfig(16, 5)).state_dict()})
     with pytest.raises(CheckpointError, match="does not fit the model"):
-        vae.load_models(cfg, _Ctx(tmp_path / "m.pt"))
-    checkpoint.save(tmp_path / "r.pt", family="rbm", config={}, state={})
-    ctx = _Ctx(tmp_path / "r.pt")
+        load_model(tmp_path / "m.pt")
+    checkpoint.save(tmp_path / "r.pt", family="rbm", config=cfg, state={})
     with pytest.raises(CheckpointError, match="not 'vae'"):
-        vae.load_models(cfg, ctx)
+        load_model(tmp_path / "r.pt")
+
+
+def test_checkpoint_rebuilds_both_models_from_the_saved_config(tmp_path):
+    cfg = Config(hidden=16, latent_dim=3, latent2_epochs=1)
+    torch.manual_seed(0)
+    main, two = VAE(cfg.model_config()), VAE(cfg.latent2_model_config())
+    checkpoint.save(tmp_path / "m.pt", family="vae", config=cfg,
+                    state={"main": main.state_dict(), "latent2": two.state_dict()})
+    m, m2 = load_model(tmp_path / "m.pt")
+    assert m.fc_mu.out_features == 3 and m2 is not None and m2.fc_mu.out_features == 2
+    assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), main.state_dict().values()))

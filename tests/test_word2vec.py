@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from reprozoo import word2vec_numpy as w2n
 from reprozoo.families import word2vec as w2v
+from reprozoo.families.word2vec import word2vec_numpy as w2n
+from reprozoo.families.word2vec.data import Vocab, load_corpus, read_pairs
+from reprozoo.families.word2vec.model import keep_probability, sgns_loss, sgns_step, skipgram_pairs, unit
+from reprozoo.families.word2vec.train import fit
 
 
 # ------------------------------------------------------------------ the article's model
@@ -57,20 +60,20 @@ def test_subsampling_keep_probability_closed_form():
     t = 1e-3
     f = counts / counts.sum()
     expected = np.minimum(1.0, (np.sqrt(f / t) + 1) * t / f)
-    np.testing.assert_allclose(w2v.keep_probability(counts, t), expected)
+    np.testing.assert_allclose(keep_probability(counts, t), expected)
     # the most frequent word (f ≈ 0.9) is kept ~3.4 % of the time; rare words always
-    assert w2v.keep_probability(counts, t)[0] == pytest.approx((np.sqrt(900.9) + 1) / 900.9, rel=1e-3)
-    assert w2v.keep_probability(counts, t)[-1] == 1.0
-    assert np.all(w2v.keep_probability(counts, 0.0) == 1.0)
+    assert keep_probability(counts, t)[0] == pytest.approx((np.sqrt(900.9) + 1) / 900.9, rel=1e-3)
+    assert keep_probability(counts, t)[-1] == 1.0
+    assert np.all(keep_probability(counts, 0.0) == 1.0)
 
 
 def test_skipgram_pairs_stay_in_sentence_and_window():
     sents = [np.array([0, 1, 2, 3]), np.array([4, 5])]
-    pairs = w2v.skipgram_pairs(sents, window=2, rng=np.random.default_rng(0))
+    pairs = skipgram_pairs(sents, window=2, rng=np.random.default_rng(0))
     sent_of = {0: 0, 1: 0, 2: 0, 3: 0, 4: 1, 5: 1}
     assert all(sent_of[a] == sent_of[b] for a, b in pairs)
     assert all(0 < abs(a - b) <= 2 for a, b in pairs)
-    full = w2v.skipgram_pairs(sents, window=1, rng=np.random.default_rng(0))
+    full = skipgram_pairs(sents, window=1, rng=np.random.default_rng(0))
     assert sorted(map(tuple, full.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (4, 5), (5, 4)]
 
 
@@ -81,10 +84,10 @@ def test_sgns_manual_gradient_equals_autograd():
     context = torch.tensor([3, 4, 3, 6])
     negs = torch.randint(0, 20, (4, 3), generator=g)
     a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
-    (w2v.sgns_loss(a, b, centre, context, negs) * len(centre)).backward()   # summed loss
+    (sgns_loss(a, b, centre, context, negs) * len(centre)).backward()   # summed loss
     lr = 0.1
     new_in, new_out = w_in.clone(), w_out.clone()
-    w2v.sgns_step(new_in, new_out, centre, context, negs, lr)
+    sgns_step(new_in, new_out, centre, context, negs, lr)
     torch.testing.assert_close(new_in, w_in - lr * a.grad, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(new_out, w_out - lr * b.grad, rtol=1e-5, atol=1e-6)
 
@@ -98,13 +101,13 @@ def _tiny_corpus(n=400, seed=0):
 def test_sgns_loss_decreases_and_separates_topics():
     itos = [f"w{i}" for i in range(11)]
     sents = _tiny_corpus()
-    vocab = w2v.Vocab(itos, sents, min_count=1)
+    vocab = Vocab(itos, sents, min_count=1)
     cfg = w2v.Config(dim=16, window=3, negative=3, epochs=4, batch_size=64, lr=0.05, sample=0.0)
     logged = []
-    w_in, _, stats = w2v.fit(cfg, vocab, vocab.encode(sents), seed=0,
+    w_in, _, stats = fit(cfg, vocab, vocab.encode(sents), seed=0,
                              log=lambda step, **m: logged.append(m["train_loss"]))
     assert logged[-1] < logged[0] < np.log(2) * (1 + cfg.negative) + 1e-3
-    u = w2v.unit(w_in)
+    u = unit(w_in)
     ix = vocab.index
     same = float(u[ix["w0"]] @ u[ix["w1"]])
     other = float(u[ix["w0"]] @ u[ix["w6"]])
@@ -127,10 +130,9 @@ def test_family_train_evaluate_end_to_end(tmp_path):
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("# comment\nw0\tw1\tw6\nw5\tw7\tw2\nw0\tw1\tnotaword\n")
     cfg = w2v.Config(lang="en", dim=16, window=3, negative=3, epochs=3, batch_size=64, lr=0.05,
-                     sample=0.0, min_count=1, queries=("w0", "zzz"), pairs=str(pairs),
-                     neighbours=3, plot_words=8)
+                     sample=0.0, min_count=1, queries=("w0", "zzz"), neighbours=3, plot_words=8)
     ctx = Context(name="word2vec_en", profile="smoke", data_dir=data, model_dir=tmp_path / "m",
-                  report_dir=tmp_path / "r", runtime=setup(0, "cpu"))
+                  report_dir=tmp_path / "r", runtime=setup(0, "cpu"), needs=pairs)
     w2v.train(cfg, ctx)
     out = w2v.evaluate(cfg, ctx)
     assert out["pairs"]["pairs_used"] == 2 and out["pairs"]["pairs_skipped"] == 1
@@ -145,7 +147,7 @@ def test_vocab_mismatch_is_a_clear_error(tmp_path):
     np.savez(tmp_path / "train.npz", en_ids=np.array([0, 9], np.int32), en_offsets=np.array([0, 2]))
     (tmp_path / "vocab_en.json").write_text(json.dumps({"itos": ["<pad>", "a"], "min_freq": 1}))
     with pytest.raises(DataError, match="different runs"):
-        w2v.load_corpus(tmp_path, "en", "train")
+        load_corpus(tmp_path, "en", "train")
 
 
 def test_pair_list_with_wrong_columns_names_the_line(tmp_path):
@@ -154,12 +156,12 @@ def test_pair_list_with_wrong_columns_names_the_line(tmp_path):
     p = tmp_path / "p.tsv"
     p.write_text("a\tb\tc\nonly\ttwo\n")
     with pytest.raises(DataError, match=r"p.tsv:2"):
-        w2v.read_pairs(p)
+        read_pairs(p)
 
 
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_committed_pair_lists_are_well_formed(lang):
     from pathlib import Path
 
-    rows = w2v.read_pairs(Path(__file__).parent.parent / "data" / "static" / f"w2v_pairs_{lang}.tsv")
+    rows = read_pairs(Path(__file__).parent.parent / "data" / "static" / f"w2v_pairs_{lang}.tsv")
     assert len(rows) >= 30 and all(len(set(r)) == 3 for r in rows)

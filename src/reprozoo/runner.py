@@ -55,7 +55,7 @@ def _fresh(path: Path) -> Path:
 
 def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, Any, Context]:
     entry = families.entry(params.raw, name, where=str(params.path))
-    fam = families.kind_module(entry.kind)
+    fam = families.load(entry.kind)
     cfg = params.build(fam.Config, name)
     tcfg = params.build(TrackingConfig, "tracking")
     rt = runtime.setup(params.seed, params.device)

@@ -26,9 +26,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from reprozoo import checkpoint
     from reprozoo.data import movielens
-    from reprozoo.families import mf
+    from reprozoo.families.mf.evaluate import load_model
+    from reprozoo.families.mf.model import recommend
 
     if args.k < 1:
         raise ReprozooError(f"-k {args.k}: must be at least 1")
@@ -38,13 +38,13 @@ def run(args: argparse.Namespace) -> int:
     if pos >= len(ids) or ids[pos] != args.user:
         raise UnknownUserError(f"unknown user id {args.user}: the ratings have {len(ids)} users, "
                                f"ids {int(ids.min())}..{int(ids.max())}")
-    blob = checkpoint.load(args.model, family="mf")
-    n_users, n_items = blob["state"]["P"].shape[0], blob["state"]["Q"].shape[0]
+    model, _ = load_model(args.model, family="mf")  # checkpoint.load with config_cls=mf Config
+    n_users, n_items = model.P.shape[0], model.Q.shape[0]
     if (n_users, n_items) != (len(ids), len(d["item_ids"])):
         raise ReprozooError(f"{args.model}: trained on {n_users} users × {n_items} movies but {args.data} "
                             f"has {len(ids)} × {len(d['item_ids'])}; retrain (dvc repro train@mf)")
     rated = d["item"][d["user"] == pos]
-    recs = mf.recommend(blob["state"], pos, rated, args.k)
+    recs = recommend(model, pos, rated, args.k)
     print(f"user {args.user}: {len(rated)} movies rated; top {len(recs)} unseen by predicted rating")
     for rank, (item, score) in enumerate(recs, 1):
         print(f"{rank:3d}. {score:.2f}  {d['titles'][item]}")

@@ -19,15 +19,13 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reprozoo import checkpoint
-    from reprozoo.config import build
-    from reprozoo.families import naive_bayes as nb
+    from reprozoo.families.naive_bayes.evaluate import load_spam_models
 
     if not any(m.strip() for m in args.message):
         raise ReprozooError("empty message: give the text to classify in quotes")
-    blob = checkpoint.load(args.model, family="nb_spam")
-    cfg = None if args.baseline else build(nb.Config, blob["config"], where=f"{args.model}: config")
-    model = nb.SpamModel(cfg, blob["state"]["baseline" if args.baseline else "improved"])
+    # checkpoint.load(..., config_cls=Config): the improved model is rebuilt from its saved config
+    models, _ = load_spam_models(args.model, family="nb_spam")
+    model = models["baseline" if args.baseline else "improved"]
     for text, p in zip(args.message, model.spam_probability(args.message)):
         label = "spam" if p > 0.5 else "ham"
         print(f"{label}\tP(spam)={p:.4f}\t{text}")

@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     lines = read_input(args)
     if any(not line.strip() for line in lines):
         raise ReprozooError('empty input: give a Japanese sentence, e.g. reprozoo translate "とても悲しいです。"')
-    from reprozoo.families.seq2seq import load_translator, translate_lines
+    from reprozoo.families.seq2seq.evaluate import load_model
+    from reprozoo.families.seq2seq.translate import translate_lines
 
-    tr = load_translator(args.model, args.family)
+    tr = load_model(args.model, args.family)
     if len(lines) == 1:
         print(translate_lines(tr, lines, beam=args.beam)[0])
         return 0

@@ -9,6 +9,9 @@ declared once, as its entry in params.yaml::
     families:
       gan_dcgan: {kind: gan, data: data/processed/mnist, needs: models/cnn}
 
+The registry loads a kind as `Kind` (its ``Config`` class and its ``train`` / ``evaluate``
+steps, from ``config.py``, ``train.py`` and ``evaluate.py``).
+
 ``data`` is the input it reads (a prepared folder or a static file; omitted when none),
 ``needs`` one more input (another family's model folder, a static file; optional). The
 family's parameters are the params.yaml section named after it. Everything else (its code,
@@ -20,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -45,11 +48,29 @@ def kinds() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.ispkg)
 
 
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    """A family kind's surface: its config class and its two steps."""
+
+    name: str
+    Config: type
+    train: Callable[..., dict[str, Any]]
+    evaluate: Callable[..., dict[str, Any]]
+
+
 def kind_module(kind: str) -> ModuleType:
-    """The package of `kind` (exposing Config, train, evaluate)."""
+    """The package of `kind`."""
     if kind not in kinds():
         raise ConfigError(f"unknown family kind {kind!r}; known kinds: {', '.join(kinds())}")
     return importlib.import_module(f"{__name__}.{kind}")
+
+
+def load(kind: str) -> Kind:
+    """`kind`'s Config (config.py), train (train.py) and evaluate (evaluate.py)."""
+    pkg = kind_module(kind).__name__
+    return Kind(name=kind, Config=importlib.import_module(f"{pkg}.config").Config,
+                train=importlib.import_module(f"{pkg}.train").train,
+                evaluate=importlib.import_module(f"{pkg}.evaluate").evaluate)
 
 
 def entries(raw: Mapping[str, Any], where: str = "params.yaml") -> dict[str, FamilyEntry]:

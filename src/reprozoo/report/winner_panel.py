@@ -1,7 +1,7 @@
 """The seed article 002's 3×2 comparison of winner neurons across the three MNIST models.
 
 Each of `slp`, `mlp` and `mlp_imginit` writes `reports/eval/<family>/winner_neuron.json`
-in its evaluate stage (`mnist_clf.save_winner`); the report stage puts them side by side.
+in its evaluate stage (`families/mnist_clf/evaluate.py`, `save_winner`); the report stage puts them side by side.
 NumPy + matplotlib only (the report stage does not import torch).
 """
 

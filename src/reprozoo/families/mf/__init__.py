@@ -1,0 +1,30 @@
+"""Matrix factorization with biases and L2 (Funk-SVD) on MovieLens 100K (family `mf`).
+
+Model (seed article 004): ``r̂_ui = μ + b_u + b_i + q_iᵀ p_u``, fitted by minimizing
+``Σ_(u,i) (r_ui − r̂_ui)² + λ_b (b_u² + b_i²) + λ (‖p_u‖² + ‖q_i‖²)`` — the L2 terms
+counted once per observed rating, as in the article's per-rating SGD derivation (the
+article has one λ for all four; `reg_bias` sets λ_b apart, and `lr_bias` the biases'
+step). Training runs on the device in shuffled mini-batches: each batch takes one step of
+the article's update with every rating's gradient summed into its user's and item's rows
+(`index_add_`), which is the article's per-rating SGD done many ratings at a time. The
+learning rate decays geometrically per epoch. Baselines in the same report: the global mean μ and the
+bias-only model (k = 0), fitted the same way.
+
+Reference: S. Funk, "Netflix Update: Try This at Home" (2006); Koren, Bell & Volinsky,
+"Matrix Factorization Techniques for Recommender Systems", IEEE Computer 2009. Surprise's
+published ML-100K 5-fold table: SVD 0.934, SVD++ 0.919 RMSE.
+
+Results: reports/README.md, row mf (the evaluate stage's 80/20 split and 5-fold
+protocol; `dvc repro evaluate@mf`). How the defaults were chosen: config.py. Ours vs
+scikit-surprise's SVD on the same folds: `python benchmarks/mf.py`. `reprozoo recommend`
+(src/reprozoo/commands/recommend.py) lists a user's top unseen movies with the trained model.
+
+    config.py    Config (params.yaml section `mf`) and its ModelConfig
+    model.py     the article's update, BiasedMF, RMSE, top-k recommendation
+    train.py     the mini-batch SGD loop (`fit`), the train stage
+    evaluate.py  load_model, the 80/20 score, baselines, the 5-fold protocol
+"""
+
+from .config import Config
+
+__all__ = ["Config"]

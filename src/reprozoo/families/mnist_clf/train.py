@@ -1,0 +1,77 @@
+"""Training the MNIST classifiers: Adam on mini-batches, early stopping on the validation
+loss (the best epoch's weights are kept), learning curves, the checkpoint."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from reprozoo import checkpoint, plots, progress
+from reprozoo.context import Context
+from reprozoo.data import mnist
+from reprozoo.metrics import check_finite
+from reprozoo.runtime import generator
+
+from .config import Config
+from .model import build_model, init_from_images, score, shift_batch
+
+
+def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: torch.Tensor,
+        yv: torch.Tensor, ctx: Context) -> dict[str, float]:
+    """Adam + early stopping on validation loss; restores the best epoch's weights."""
+    g = generator(ctx.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    best, best_state, best_epoch, waited = math.inf, None, 0, 0
+    pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = torch.randperm(len(x), generator=g).to(x.device)
+        tot_loss, correct = torch.zeros((), device=x.device), torch.zeros((), device=x.device)
+        for i in range(0, len(x), cfg.batch_size):
+            idx = order[i:i + cfg.batch_size]
+            xb, yb = x[idx], y[idx]
+            if cfg.augment:
+                xb = shift_batch(xb, g)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot_loss += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == yb).sum()
+        train_loss = check_finite(float(tot_loss) / len(x), epoch)
+        valid_loss, valid_acc, _ = score(model, xv, yv)
+        ctx.log_step(epoch, train_loss=train_loss, train_acc=float(correct) / len(x),
+                     valid_loss=valid_loss, valid_acc=valid_acc)
+        pb.set_postfix(loss=train_loss, val_loss=valid_loss, val_acc=valid_acc)
+        pb.update(1)
+        if valid_loss < best - 1e-6:
+            best, best_epoch, waited = valid_loss, epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            waited += 1
+            if waited >= cfg.patience:
+                pb.write(f"early stop at epoch {epoch}: best valid loss {best:.4f} at epoch {best_epoch}")
+                break
+    pb.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return {"best_epoch": best_epoch, "best_valid_loss": best, "epochs_run": epoch}
+
+
+def train(cfg: Config, ctx: Context) -> dict[str, float]:
+    x, y = mnist.to_tensors(ctx.data_dir, "train", ctx.device)
+    xv, yv = mnist.to_tensors(ctx.data_dir, "valid", ctx.device)
+    model = build_model(cfg.model_config()).to(ctx.device)
+    if cfg.arch == "mlp_imginit":
+        init_from_images(model, x, ctx.seed)
+    final = fit(model, cfg, x, y, xv, yv, ctx)
+    _, final["valid_acc"], _ = score(model, xv, yv)
+    plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png",
+                          title=f"{ctx.name} ({cfg.arch})")
+    checkpoint.save(ctx.model_path, family=ctx.name, config=cfg, state=model.state_dict())
+    return final

@@ -1,0 +1,85 @@
+"""Training the VAE (and the extra 2-d latent model): Adam on minibatches, validation loss
+per epoch, learning curves, the checkpoint (both models in one file)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from reprozoo import checkpoint, plots, progress
+from reprozoo.context import Context
+from reprozoo.data import mnist
+from reprozoo.metrics import check_finite
+from reprozoo.runtime import generator
+
+from .config import Config
+from .evaluate import test_loss
+from .model import VAE
+
+
+def subset(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded subset (the training files may be ordered by class)."""
+    if not limit or limit >= len(x):
+        return x, y
+    keep = torch.randperm(len(x), generator=generator(seed))[:limit].sort().values.to(x.device)
+    return x[keep], y[keep]
+
+
+def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context, epochs: int,
+        tag: str) -> dict[str, float]:
+    g = generator(ctx.seed, ctx.device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only; the loss is summed in fp32
+    pb = progress.bar(epochs, desc=f"train {ctx.name}{tag}", unit="epoch")
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(x), generator=g, device=g.device)
+        total = torch.zeros((), device=x.device)
+        for i in range(0, len(x), cfg.batch_size):
+            xb = x[order[i:i + cfg.batch_size]]
+            eps = torch.randn((len(xb), model.fc_mu.out_features), generator=g, device=g.device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                _, loss = model(xb, eps)
+            opt.zero_grad(set_to_none=True)
+            loss.mean().backward()
+            opt.step()
+            total += loss.detach().sum()
+        train_loss = check_finite(float(total) / len(x), epoch)
+        valid_loss = float(test_loss(model, xv, ctx.seed + 1))
+        ctx.log_step(epoch, **{f"train_loss{tag}": train_loss, f"valid_loss{tag}": valid_loss})
+        pb.set_postfix(loss=train_loss, val=valid_loss)
+        pb.update(1)
+    pb.close()
+    return {f"train_loss{tag}": train_loss, f"valid_loss{tag}": valid_loss}
+
+
+def train(cfg: Config, ctx: Context) -> dict[str, float]:
+    x, y = subset(*mnist.to_tensors(ctx.data_dir, "train", ctx.device), cfg.train_limit, ctx.seed)
+    xv, _ = mnist.to_tensors(ctx.data_dir, "valid", ctx.device)
+    torch.manual_seed(ctx.seed)
+    model = VAE(cfg.model_config()).to(ctx.device)
+    t0 = time.perf_counter()
+    final = fit(model, cfg, x, xv, ctx, cfg.epochs, "")
+    ctx.tracker.log_metrics({"train_seconds": time.perf_counter() - t0})
+    state = {"main": model.state_dict()}
+    groups = {"loss (BCE+KL per image)": ["train_loss", "valid_loss"]}
+    if cfg.latent2_epochs:
+        torch.manual_seed(ctx.seed + 1)
+        model2 = VAE(cfg.latent2_model_config()).to(ctx.device)
+        ctx_hist = len(ctx.history)
+        final.update(fit(model2, cfg, x, xv, ctx, cfg.latent2_epochs, "_latent2"))
+        # the 2-d model's epochs restart at 1: keep them as separate columns of the history
+        main_rows, extra = ctx.history[:ctx_hist], ctx.history[ctx_hist:]
+        for row in extra:
+            if row["step"] <= len(main_rows):
+                main_rows[int(row["step"]) - 1].update(row)
+            else:
+                main_rows.append(row)
+        ctx.history[:] = main_rows
+        state["latent2"] = model2.state_dict()
+        groups["2-d latent model"] = ["train_loss_latent2", "valid_loss_latent2"]
+    plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png", groups=groups,
+                          title=f"{ctx.name}: {cfg.hidden}-{cfg.latent_dim} VAE")
+    checkpoint.save(ctx.model_path, family=ctx.name, config=cfg, state=state)
+    return final

@@ -1,0 +1,169 @@
+"""The stage graph knows its code, and the family registry agrees with itself.
+
+- dvc.yaml is what `tools/graph.py` writes from params.yaml and the code (not stale);
+- every project module a stage loads (its script, the modules it loads by name, and all
+  their imports, function-level ones included, as Python itself resolves them) is covered
+  by that stage's deps as DVC resolves them, unless dvc.yaml's header says why it is not;
+- a family is declared once: families, params sections, kinds, report targets and the
+  README's results table name the same families.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Imports every module a stage loads, then every module those import anywhere in their
+# source (function-level imports too), until nothing new loads; prints the project files.
+PROBE = r"""
+import ast, importlib, json, sys
+sys.path[:0] = [sys.argv[1] + "/pipelines", sys.argv[1] + "/src"]
+for r in sys.argv[2:]:
+    if r.startswith("kind:"):  # what the train/evaluate stages load by name
+        importlib.import_module("reprozoo.families").load(r[5:])
+    else:
+        importlib.import_module(r)
+def project():
+    out = {}
+    for name, m in list(sys.modules.items()):
+        f = getattr(m, "__file__", None) or ""
+        if f.startswith(sys.argv[1] + "/"):
+            out[name] = f
+    return out
+done = set()
+while True:
+    mods = project()
+    new = [n for n in mods if n not in done]
+    if not new:
+        break
+    for name in new:
+        done.add(name)
+        src = open(mods[name], encoding="utf-8").read()
+        pkg = name if mods[name].endswith("__init__.py") else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(src)):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""), pkg) if node.level else node.module
+                targets = [base] + [base + "." + a.name for a in node.names]
+            for t in targets:
+                if not (t.startswith("reprozoo") or t.startswith("_")):
+                    continue
+                try:
+                    importlib.import_module(t)
+                except ImportError:
+                    pass  # `from pkg import name` where name is not a module
+print(json.dumps(sorted(set(project().values()))))
+"""
+
+
+def loaded_files(*roots: str) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO), *roots],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    return [Path(f).relative_to(REPO).as_posix() for f in json.loads(proc.stdout)]
+
+
+@pytest.fixture(scope="module")
+def stage_deps() -> dict[str, list[str]]:
+    """Each stage's deps as DVC itself resolves dvc.yaml (foreach, interpolation)."""
+    from dvc.repo import Repo
+
+    with Repo(str(REPO)) as repo:
+        return {s.addressing: [Path(d.def_path).as_posix() for d in s.deps]
+                for s in repo.index.stages}
+
+
+def excluded() -> set[str]:
+    head = (REPO / "dvc.yaml").read_text(encoding="utf-8").split("stages:")[0]
+    return {("src/" + m.group(1) if m.group(1).startswith("reprozoo/") else m.group(1))
+            for m in re.finditer(r"^#\s+(\S+\.py): ", head, re.M)}
+
+
+def uncovered(files: list[str], deps: list[str], skip: set[str]) -> list[str]:
+    return [f for f in files if f not in skip
+            and not any(f == d or f.startswith(d.rstrip("/") + "/") for d in deps)]
+
+
+def test_dvc_yaml_is_written_from_params_and_code():
+    proc = subprocess.run([sys.executable, "tools/graph.py", "--check"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_every_module_a_stage_loads_is_a_dep(stage_deps):
+    sys.path.insert(0, str(REPO / "src"))
+    from reprozoo import families
+    from reprozoo.data import prepare
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    skip = excluded()
+    assert "src/reprozoo/tracking.py" in skip  # the header names what it leaves out
+    checks = {"fetch@mnist": ["fetch"], "report": ["report"]}
+    for ds in params["prepare"]:
+        checks[f"prepare@{ds}"] = ["prepare", prepare.PREPARERS[ds]]
+    by_kind: dict[str, list[str]] = {}
+    for name, e in families.entries(params).items():
+        by_kind.setdefault(e.kind, []).append(name)
+    problems = {}
+    loaded_cache: dict[tuple, list[str]] = {}
+    for kind, names in by_kind.items():
+        for stage in ("train", "evaluate"):
+            roots = (stage, f"kind:{kind}")
+            loaded_cache[roots] = loaded_cache.get(roots) or loaded_files(*roots)
+            for name in names:
+                bad = uncovered(loaded_cache[roots], stage_deps[f"{stage}@{name}"], skip)
+                if bad:
+                    problems[f"{stage}@{name}"] = bad
+    for stage, roots in checks.items():
+        bad = uncovered(loaded_files(*roots), stage_deps[stage], skip)
+        if bad:
+            problems[stage] = bad
+    assert not problems, f"stages that load code their deps do not list: {problems}"
+
+
+def test_the_probe_catches_a_missing_dep():
+    """The check above can fail: drop a family folder from its deps and it is reported."""
+    files = loaded_files("train", "kind:rbm")
+    assert "src/reprozoo/families/rbm/model.py" in files
+    deps = ["pipelines/train.py", "src/reprozoo/families/mnist_clf"]
+    assert "src/reprozoo/families/rbm/model.py" in uncovered(files, deps, set())
+
+
+def test_one_registry_families_sections_kinds_targets_readme():
+    sys.path.insert(0, str(REPO / "src"))
+    from reprozoo import families
+    from reprozoo.report.targets import RELATIVE, TARGETS
+
+    params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
+    entries = families.entries(params)
+    names = set(entries)
+    infra = {"profile", "seed", "device", "tracking", "fetch", "prepare", "families"}
+    sections = set(params) - infra
+    assert sections == names, f"params sections without a family: {sections - names}; " \
+                              f"families without a section: {names - sections}"
+    used = {e.kind for e in entries.values()}
+    assert used == set(families.kinds()), f"kinds no family uses: {set(families.kinds()) - used}"
+    for kind in used:
+        k = families.load(kind)
+        assert callable(k.train) and callable(k.evaluate) and k.Config.__module__.endswith(".config")
+    assert set(TARGETS) <= names, f"targets for unknown families: {set(TARGETS) - names}"
+    assert {r[0] for r in RELATIVE} | {r[3] for r in RELATIVE} <= names
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Results on the default profile")[1].split("\n## ")[0]
+    # the first column of each row names its families, with notes in parentheses:
+    # `a (note) / b (note)`
+    in_readme = set(re.findall(r"[a-z][a-z0-9_]+", " ".join(
+        re.sub(r"\([^)]*\)", " ", line.split("|")[1])
+        for line in table.splitlines() if line.startswith("| "))))
+    assert names <= in_readme | {"family"}, f"families missing from README's results: {names - in_readme}"
+    assert in_readme - {"family"} <= names, f"README rows name unknown families: {in_readme - names - {'family'}}"
