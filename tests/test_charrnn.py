@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from reprozoo.families import charrnn
+from reprozoo.families import load
 from reprozoo.families.charrnn.data import load_splits, read_sentences
 from reprozoo.families.charrnn.model import CharModel, ModelConfig, cross_entropy
 from reprozoo.families.charrnn.rnn_numpy import CharRNN
@@ -86,9 +87,9 @@ def trained(data_dir, tmp_path_factory):
     def run(tag):
         ctx = Context(name="charrnn", profile="smoke", data_dir=data_dir, model_dir=root / tag / "m",
                       report_dir=root / tag / "r", runtime=setup(0, "cpu"))
-        final = charrnn.train(cfg, ctx)
+        final = load("charrnn").train(cfg, ctx)
         ctx.report_dir = root / tag / "e"
-        return ctx, final, charrnn.evaluate(cfg, ctx)
+        return ctx, final, load("charrnn").evaluate(cfg, ctx)
 
     return run("a"), run("b")
 

@@ -35,7 +35,7 @@ def project():
     out = {}
     for name, m in list(sys.modules.items()):
         f = getattr(m, "__file__", None) or ""
-        if f.startswith(sys.argv[1] + "/"):
+        if f.startswith((sys.argv[1] + "/src/", sys.argv[1] + "/pipelines/")):
             out[name] = f
     return out
 done = set()

@@ -151,7 +151,8 @@ def test_numpy_net_family_trains_evaluates_and_refuses_wrong_shape(tiny_mnist, t
     from reprozoo import checkpoint
     from reprozoo.context import Context
     from reprozoo.errors import CheckpointError
-    from reprozoo.families import numpy_net
+    from reprozoo.families import load
+    numpy_net = load("numpy_net")  # its Config, train and evaluate, as the stages get them
     from reprozoo.runtime import Runtime
 
     ctx = Context(name="numpy_net", profile="smoke", data_dir=tiny_mnist, model_dir=tmp_path / "m",

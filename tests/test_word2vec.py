@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from reprozoo.families import word2vec as w2v
+from reprozoo.families import load
+w2v = load("word2vec")  # its Config, train and evaluate, as the stages get them
 from reprozoo.families.word2vec import word2vec_numpy as w2n
 from reprozoo.families.word2vec.data import Vocab, load_corpus, read_pairs
 from reprozoo.families.word2vec.model import keep_probability, sgns_loss, sgns_step, skipgram_pairs, unit
