@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 from reprozoo.report import markdown as report
-from reprozoo.commands import COMMANDS
-from reprozoo.repro_check import compare, lock_outputs
+from reprozoo.cli import COMMANDS
+from reprozoo.cli.repro_check import compare, lock_outputs
 
 
 def test_help_lists_every_command():

@@ -17,7 +17,7 @@ published ML-100K 5-fold table: SVD 0.934, SVD++ 0.919 RMSE.
 Results: reports/README.md, row mf (the evaluate stage's 80/20 split and 5-fold
 protocol; `dvc repro evaluate@mf`). How the defaults were chosen: config.py. Ours vs
 scikit-surprise's SVD on the same folds: `python benchmarks/mf.py`. `reprozoo recommend`
-(src/reprozoo/commands/recommend.py) lists a user's top unseen movies with the trained model.
+(src/reprozoo/cli/recommend.py) lists a user's top unseen movies with the trained model.
 
     config.py    Config (params.yaml section `mf`) and its ModelConfig
     model.py     the article's update, BiasedMF, RMSE, top-k recommendation

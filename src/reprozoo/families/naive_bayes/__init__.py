@@ -11,7 +11,7 @@ hand-written multinomial NB equal to sklearn's to 1e-9 in log-probabilities). Im
 still naive Bayes, on better features (character n-grams within word boundaries,
 tf-idf with sublinear tf) and tuned smoothing. Both are scored under 5×5-fold stratified
 CV on all messages (the issue's protocol) and on the held-out stratified test split.
-`reprozoo spam "..."` (src/reprozoo/commands/spam.py) labels messages with the trained model.
+`reprozoo spam "..."` (src/reprozoo/cli/spam.py) labels messages with the trained model.
 
 References: the seed article 004; Almeida, Gómez Hidalgo & Yamakami, "Contributions to the
 Study of SMS Spam Filtering" (DocEng 2011), the data set's paper; Rennie et al. 2003

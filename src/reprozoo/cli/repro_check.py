@@ -1,4 +1,4 @@
-"""Reproducibility check: build the graph twice from scratch and compare every output.
+"""`reprozoo repro-check`: build the graph twice from scratch and compare every output.
 
 Two scratch copies of the working tree's tracked files are made under .scratch/, each
 runs `dvc repro` on the chosen profile (smoke by default) with its own DVC cache and
@@ -7,6 +7,7 @@ MLflow store, and the output hashes recorded in the two dvc.lock files must be e
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -87,3 +88,20 @@ def check(root: Path, profile: str = "smoke", keep: bool = False) -> list[str]:
             shutil.rmtree(scratch / f"repro-{name}", ignore_errors=True)
     print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
     return problems
+
+
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--profile", default="smoke", choices=("smoke", "default", "full"),
+                    help="profile to build twice (default: %(default)s)")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch copies in .scratch/")
+
+
+def run(args: argparse.Namespace) -> int:
+    problems = check(Path.cwd(), args.profile, keep=args.keep)
+    if problems:
+        print("repro-check FAILED: outputs differ between two identical runs:")
+        for p in problems:
+            print(f"  {p}")
+        return 1
+    print("repro-check passed: every output hash identical across two runs")
+    return 0

@@ -1,4 +1,9 @@
-"""The `reprozoo` command line: `reprozoo --help` lists every command."""
+"""The `reprozoo` command line: `reprozoo --help` lists every command.
+
+One module per command in this package (imported only when called), each with a
+docstring, ``add_arguments(parser)`` and ``run(args) -> int``. The pipeline itself runs
+with `dvc repro`; these commands fetch data, check reproducibility and use trained models.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,16 @@ import argparse
 import importlib
 import sys
 
-from reprozoo.commands import COMMANDS
 from reprozoo.errors import ReprozooError
+
+COMMANDS: dict[str, str] = {
+    "fetch": "reprozoo.cli.fetch",
+    "families": "reprozoo.cli.families",
+    "repro-check": "reprozoo.cli.repro_check",
+    "translate": "reprozoo.cli.translate",
+    "recommend": "reprozoo.cli.recommend",
+    "spam": "reprozoo.cli.spam",
+}
 
 SUMMARIES = {
     "fetch": "fetch and verify a registered data set into data/raw/",

@@ -1,0 +1,7 @@
+"""`python -m reprozoo.cli`."""
+
+import sys
+
+from reprozoo.cli import main
+
+sys.exit(main())
