@@ -15,19 +15,13 @@ def main() -> None:
     ap.add_argument("--params", default="params.yaml", help="params file (default: %(default)s)")
     args = ap.parse_args()
 
-    import _layout as lay
+    from _family import family_io
 
-    from reprozoo import families
     from reprozoo.config import load_params
-    from reprozoo.runner import StageIO, train_family
+    from reprozoo.runner import train_family
 
     params = load_params(args.params)
-    entry = families.entry(params.raw, args.family, where=str(params.path))
-    root, tags = lay.pipeline_identity(f"train@{args.family}")
-    train_family(args.family, params, StageIO(
-        data=lay.optional(entry.data), needs=lay.optional(entry.needs),
-        model_dir=lay.model_dir(args.family), report_dir=lay.train_reports(args.family),
-        root=root, tags=tags))
+    train_family(args.family, params, family_io(params, args.family, "train"))
 
 
 if __name__ == "__main__":
