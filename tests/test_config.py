@@ -20,9 +20,10 @@ class Demo:
     flag: bool = False
 
 
-def write(tmp_path, text):
+def write(tmp_path, text, families="{sec: {}}"):
+    """A params file; `sec` (the section under test) is declared as a family."""
     p = tmp_path / "params.yaml"
-    p.write_text(text, encoding="utf-8")
+    p.write_text(text + f"families: {families}\n", encoding="utf-8")
     return p
 
 
@@ -66,9 +67,40 @@ def test_unknown_profile_and_device(tmp_path):
 
 
 def test_missing_section_lists_what_exists(tmp_path):
-    params = load_params(write(tmp_path, "profile: default\nalpha: {}\n"))
-    with pytest.raises(ConfigError, match="no section 'beta' \\(have: alpha, profile\\)"):
+    params = load_params(write(tmp_path, "profile: default\nalpha: {}\n", families="{alpha: {}}"))
+    with pytest.raises(ConfigError, match="no section 'beta' \\(have: alpha, families, profile\\)"):
         params.section("beta")
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("profle: smoke\n", "unknown top-level key 'profle' (did you mean 'profile'?)"),
+    ("sec: {}\nsce: {}\n", "unknown top-level key 'sce' (did you mean 'sec'?)"),
+])
+def test_misspelled_top_level_key_is_an_error(tmp_path, text, needle):
+    with pytest.raises(ConfigError) as exc:
+        load_params(write(tmp_path, text))
+    assert needle in str(exc.value)
+
+
+def test_misspelled_key_suggests_the_right_one(tmp_path):
+    params = load_params(write(tmp_path, "sec: {epcohs: 3}\n"))
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) epcohs \(did you mean 'epochs'\?\)"):
+        params.build(Demo, "sec")
+
+
+@pytest.mark.parametrize("value, want", [("1e-3", 0.001), ("1e6", 1e6), ("1.0e6", 1e6), ("2.5E-2", 0.025)])
+def test_scientific_notation_is_a_number(tmp_path, value, want):
+    """PyYAML (YAML 1.1) reads 1e-3 as a string; DVC (YAML 1.2) as a float: both must work."""
+    params = load_params(write(tmp_path, f"sec: {{lr: {value}, epochs: 1e2}}\n"))
+    cfg = params.build(Demo, "sec")
+    assert cfg.lr == want and cfg.epochs == 100 and isinstance(cfg.epochs, int)
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan"])
+def test_non_finite_numbers_are_rejected(tmp_path, value):
+    params = load_params(write(tmp_path, f"sec: {{lr: {value}}}\n"))
+    with pytest.raises(ConfigError, match="sec.lr = .*: must be a finite number"):
+        params.build(Demo, "sec")
 
 
 def test_configs_are_frozen():

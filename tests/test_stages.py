@@ -69,12 +69,15 @@ def test_unknown_family(workspace):
     assert "unknown family 'transformer'" in last_line(proc) and "slp" in last_line(proc)
 
 
-def test_nan_loss_stops_the_run_and_saves_no_model(workspace, monkeypatch):
+def test_nan_loss_stops_the_run_and_keeps_the_previous_model(workspace, monkeypatch):
     from reprozoo.config import load_params
     from reprozoo.data import mnist
     from reprozoo.errors import TrainingError
     from reprozoo.runner import StageIO, train_family
 
+    assert run_stage("train.py", "slp", cwd=workspace).returncode == 0
+    before = {p.name: sha256_file(p) for d in ("models/slp", "reports/train/slp")
+              for p in (workspace / d).iterdir()}
     real = mnist.to_tensors
 
     def poisoned(data_dir, split, device="cpu"):
@@ -89,8 +92,10 @@ def test_nan_loss_stops_the_run_and_saves_no_model(workspace, monkeypatch):
                  report_dir=Path("reports/train/slp"), root=workspace)
     with pytest.raises(TrainingError, match="loss became nan at step 1; training stopped and no model was saved"):
         train_family("slp", load_params("params.yaml"), io)
-    assert not (workspace / "models/slp").exists()
-    assert not (workspace / "reports/train/slp").exists()
+    after = {p.name: sha256_file(p) for d in ("models/slp", "reports/train/slp")
+             for p in (workspace / d).iterdir()}
+    assert after == before  # the last good model and its figures survive the failed run
+    assert not list((workspace / "models").glob(".*")) and not list((workspace / "reports/train").glob(".*"))
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])

@@ -16,6 +16,9 @@ the value and the file. Range limits are declared next to the field with `param(
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -26,6 +29,15 @@ from reprozoo.errors import ConfigError
 
 PROFILES = ("smoke", "default", "full")
 DEVICES = ("auto", "cpu", "cuda")
+# Top-level keys besides one section per family (named in `families:`).
+TOP_LEVEL = ("profile", "seed", "device", "tracking", "fetch", "prepare", "families")
+# A number as YAML 1.1 (PyYAML) leaves it a string: 1e-3, 1E6, +2.5e+3, .5e-2
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _did_you_mean(key: str, allowed: Any) -> str:
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 T = TypeVar("T")
 
 
@@ -77,6 +89,11 @@ def load_params(path: str | Path = "params.yaml") -> Params:
             raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(raw).__name__}")
+    fams = raw.get("families") if isinstance(raw.get("families"), dict) else {}
+    for key in raw:
+        if key not in TOP_LEVEL and key not in fams:
+            raise ConfigError(f"{path}: unknown top-level key {key!r}{_did_you_mean(str(key), [*TOP_LEVEL, *fams])}; "
+                              f"allowed: {', '.join(TOP_LEVEL)} and one section per family of `families:`")
     profile = raw.get("profile", "default")
     if profile not in PROFILES:
         raise ConfigError(f"{path}: profile = {profile!r}: unknown profile; choose one of {', '.join(PROFILES)}")
@@ -100,7 +117,8 @@ def resolve_profile(section: Any, profile: str, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}.{profile}: profile override must be a mapping, got {override!r}")
     for k in override:
         if k not in out:
-            raise ConfigError(f"{where}.{profile}.{k}: overrides a key that has no default in {where}")
+            raise ConfigError(f"{where}.{profile}.{k}: overrides a key that has no default in {where}"
+                              f"{_did_you_mean(str(k), out)}")
     out.update(override)
     return out
 
@@ -111,7 +129,8 @@ def build(cls: type[T], values: Mapping[str, Any], where: str) -> T:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; "
+        hint = _did_you_mean(str(unknown[0]), fields)
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}{hint}; "
                           f"allowed: {', '.join(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
@@ -161,15 +180,21 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise ConfigError(f"{key} = {value!r}: must be true or false")
         return value
     if tp is int:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            as_float = float(value)  # 1e6 (a string to YAML 1.1) is the integer 1000000
+            if math.isfinite(as_float) and as_float.is_integer():
+                return int(as_float)
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} = {value!r}: must be an integer")
         return value
     if tp is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value)  # 1e-3, 1.0e6: numbers, though YAML 1.1 reads them as strings
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} = {value!r}: must be a number")
         value = float(value)
-        if value != value:  # NaN
-            raise ConfigError(f"{key} = nan: must be a finite number")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value}: must be a finite number")
         return value
     if tp is str:
         if not isinstance(value, str):

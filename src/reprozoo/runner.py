@@ -53,6 +53,21 @@ def _fresh(path: Path) -> Path:
     return path
 
 
+def _staging(final: Path) -> Path:
+    """A hidden folder beside `final` where a step writes before it has succeeded."""
+    return final.with_name(f".{final.name}.partial")
+
+
+def _publish(staged: Path, final: Path) -> None:
+    """Replace `final` by the complete `staged` folder (the old one goes only now)."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    staged.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, Any, Context]:
     entry = families.entry(params.raw, name, where=str(params.path))
     fam = families.load(entry.kind)
@@ -65,7 +80,11 @@ def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, Any, Conte
 
 
 def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
-    fam, cfg, tcfg, ctx = _setup(name, params, io)
+    """Train into staging folders; the previous model and figures are replaced only once
+    the run (training, saving, tracking) has succeeded, and survive any failure."""
+    staged = dataclasses.replace(io, model_dir=_staging(io.model_dir),
+                                 report_dir=_staging(io.report_dir))
+    fam, cfg, tcfg, ctx = _setup(name, params, staged)
     _fresh(ctx.model_dir)
     _fresh(ctx.report_dir)
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
@@ -87,15 +106,19 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
                 tracker.log_artifact(ctx.model_dir, "model")
             tracker.log_artifact(ctx.report_dir, "train")
     except BaseException:
-        # Nothing half-written: a failed or interrupted run leaves no model and no figures.
+        # Nothing half-written: a failed or interrupted run leaves the previous outputs as
+        # they were and removes its own.
         shutil.rmtree(ctx.model_dir, ignore_errors=True)
         shutil.rmtree(ctx.report_dir, ignore_errors=True)
         raise
+    _publish(ctx.model_dir, io.model_dir)
+    _publish(ctx.report_dir, io.report_dir)
     return final
 
 
 def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
-    fam, cfg, tcfg, ctx = _setup(name, params, io)
+    """Score the model; figures go to a staging folder that replaces the old one on success."""
+    fam, cfg, tcfg, ctx = _setup(name, params, dataclasses.replace(io, report_dir=_staging(io.report_dir)))
     if io.metrics_file is None:
         raise ValueError("evaluate_family needs io.metrics_file")
     # Fail early with the fix, before a family tries to read a missing or broken model.
@@ -105,8 +128,9 @@ def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
                                              root=io.root)
     try:
         result = fam.evaluate(cfg, ctx)
-        metrics.write(io.metrics_file, result, ctx.tracker)
         ctx.tracker.log_artifact(ctx.report_dir, "eval")
+        _publish(ctx.report_dir, io.report_dir)
+        metrics.write(io.metrics_file, result, ctx.tracker)
     except BaseException:
         shutil.rmtree(ctx.report_dir, ignore_errors=True)
         raise
