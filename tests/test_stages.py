@@ -98,7 +98,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_previous_model(workspace, monkeypa
     assert not list((workspace / "models").glob(".*")) and not list((workspace / "reports/train").glob(".*"))
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
     # Output goes to a file, not an unread pipe: a full pipe would block the child's
     # writes (and its interrupt handling) whatever the code under test does.
@@ -121,8 +121,9 @@ def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
     assert proc.returncode != 0
     model_dir = workspace / "models/cnn"
     assert not (model_dir / "model.pt").exists()
-    if sig == signal.SIGINT:  # a clean interrupt removes the stage's outputs entirely
-        assert not model_dir.exists()
+    if sig in (signal.SIGINT, signal.SIGTERM):  # a clean interrupt removes the stage's outputs
+        assert not model_dir.exists() and not list((workspace / "models").glob(".*"))
+        assert proc.returncode == (130 if sig == signal.SIGINT else 143)
     # The next run starts clean and completes (DVC would also delete the outs first).
     set_param(workspace, "cnn: {arch: cnn, epochs: 40", "cnn: {arch: cnn, epochs: 1")
     done = run_stage("train.py", "cnn", cwd=workspace)
@@ -210,3 +211,28 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     set_param(workspace, "tracking: {enabled: true}", "tracking: {enabled: false}")
     assert run_stage("train.py", "slp", cwd=workspace).returncode == 0
     assert sha256_file(workspace / "models/slp/model.pt") == with_tracking
+
+
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "readonly"])
+def test_unusable_tracking_store_fails_fast_in_one_line_and_keeps_the_model(workspace, uri):
+    set_param(workspace, "tracking: {enabled: false}", "tracking: {enabled: true}")
+    assert run_stage("train.py", "slp", cwd=workspace, env={"MLFLOW_TRACKING_URI": ""}).returncode == 0
+    model = workspace / "models/slp/model.pt"
+    before = sha256_file(model)
+    env = {"MLFLOW_TRACKING_URI": uri}
+    if uri == "readonly":
+        store = workspace / "ro"
+        store.mkdir()
+        env["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
+        store.chmod(0o500)
+    t0 = time.time()
+    proc = run_stage("train.py", "slp", cwd=workspace, env=env)
+    took = time.time() - t0
+    if uri == "readonly":
+        store.chmod(0o700)
+        if os.geteuid() == 0 and proc.returncode == 0:
+            pytest.skip("root writes into a read-only folder")
+    assert proc.returncode == 1 and took < 60, (took, proc.stderr)
+    line = last_line(proc)
+    assert "Traceback" not in proc.stderr and "MLflow store" in line and "enabled: false" in line
+    assert sha256_file(model) == before  # the previous model is untouched

@@ -19,3 +19,7 @@ class TrainingError(ReprozooError):
 
 class CheckpointError(ReprozooError):
     """A checkpoint that does not belong to the family or shape asked for."""
+
+
+class TrackingError(ReprozooError):
+    """The MLflow store cannot be reached or written (checked before training starts)."""

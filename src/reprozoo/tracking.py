@@ -6,6 +6,12 @@ where <root> is the project root the caller names (the stage scripts pass DVC's 
 (``reprozoo/<family>``), one run per training stage; the evaluate stage finds that run
 again by the SHA-256 of the model file it evaluates and adds the test metrics to it.
 With ``tracking.enabled: false`` every call is a no-op and no other output changes.
+
+Results first, tracking second: the store is checked before training starts, with a short
+timeout (an unreachable server, a read-only or corrupt store, bad credentials: one
+`TrackingError` naming the URI and the fixes). Once a run has started, a tracking failure
+never loses what was trained: the tracker prints one warning, stops logging, and the
+stage keeps and writes its results.
 """
 
 from __future__ import annotations
@@ -71,11 +77,35 @@ class NullTracker:
     def log_artifact(self, path: str | os.PathLike, subdir: str | None = None) -> None: ...
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _fixes(uri: str) -> str:
+    return (f"MLflow store {uri} is not usable; start it or point MLFLOW_TRACKING_URI at a "
+            "running server, or set `tracking: {enabled: false}` in params.yaml")
+
+
 class MlflowTracker(NullTracker):
+    """Logs to one MLflow run. After a failure it warns once and goes quiet (the stage's
+    results never depend on the tracking server)."""
+
     enabled = True
 
     def __init__(self, client: Any, run_id: str):
         self.client, self.run_id = client, run_id
+        self.broken = False
+
+    def _safely(self, what: str, fn: Any, *args: Any) -> None:
+        if self.broken:
+            return
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001 - any client/server error: keep the results
+            self.broken = True
+            print(f"warning: MLflow {what} failed ({_first_line(exc)}); no more tracking for "
+                  "this run, results are kept", file=sys.stderr)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         import time
@@ -86,38 +116,61 @@ class MlflowTracker(NullTracker):
         batch = [Metric(k, float(v), ts, step or 0) for k, v in metrics.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if batch:
-            self.client.log_batch(self.run_id, metrics=batch)
+            self._safely("log_metrics", lambda: self.client.log_batch(self.run_id, metrics=batch))
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, str(v)[:6000]) for k, v in flatten(params).items()]
         for i in range(0, len(items), 100):  # MLflow caps a batch at 100 params
-            self.client.log_batch(self.run_id, params=items[i:i + 100])
+            chunk = items[i:i + 100]
+            self._safely("log_params", lambda: self.client.log_batch(self.run_id, params=chunk))
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         from mlflow.entities import RunTag
 
         items = [RunTag(k, str(v)) for k, v in tags.items()]
         for i in range(0, len(items), 100):
-            self.client.log_batch(self.run_id, tags=items[i:i + 100])
+            chunk = items[i:i + 100]
+            self._safely("set_tags", lambda: self.client.log_batch(self.run_id, tags=chunk))
 
     def log_artifact(self, path: str | os.PathLike, subdir: str | None = None) -> None:
         p = Path(path)
         if p.is_dir():
-            self.client.log_artifacts(self.run_id, str(p), subdir)
+            self._safely("log_artifacts", self.client.log_artifacts, self.run_id, str(p), subdir)
         elif p.exists():
-            self.client.log_artifact(self.run_id, str(p), subdir)
+            self._safely("log_artifact", self.client.log_artifact, self.run_id, str(p), subdir)
 
 
 def _client_and_experiment(family: str, root: Path) -> tuple[Any, str]:
+    """The client and the family's experiment; any store problem is one TrackingError."""
+    from reprozoo.errors import TrackingError
+
+    uri = tracking_uri(root)
+    try:
+        return _open(family, root, uri)
+    except TrackingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - MLflow/SQLAlchemy/HTTP errors of every kind
+        raise TrackingError(f"{_fixes(uri)} ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _open(family: str, root: Path, uri: str) -> tuple[Any, str]:
     import logging
 
+    from reprozoo.errors import TrackingError
+
+    # Seconds, not minutes: MLflow's client retries an unreachable server for ~4 minutes.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        if (db.exists() and not os.access(db, os.W_OK)) or not os.access(db.parent, os.W_OK):
+            raise TrackingError(f"{_fixes(uri)} (not writable: {db if db.exists() else db.parent})")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     from mlflow.tracking import MlflowClient
 
-    uri = tracking_uri(root)
     client = MlflowClient(tracking_uri=uri)
     name = f"reprozoo/{family}"
     exp = client.get_experiment_by_name(name)
@@ -147,15 +200,22 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         **git_identity(Path(root)),
         **tags,
     }
-    run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
+    from reprozoo.errors import TrackingError
+
+    try:
+        run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
+    except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
+        raise TrackingError(f"{_fixes(tracking_uri(root))} ({type(exc).__name__}: {_first_line(exc)})") from None
     tracker = MlflowTracker(client, run.info.run_id)
     tracker.log_params(params)
     try:
         yield tracker
-    except BaseException:
-        client.set_terminated(run.info.run_id, status="FAILED")
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED"
+        tracker._safely("set_terminated", lambda: client.set_terminated(run.info.run_id, status=status))
         raise
-    client.set_terminated(run.info.run_id, status="FINISHED")
+    tracker.broken = False  # the run's end is recorded even after a logging hiccup
+    tracker._safely("set_terminated", lambda: client.set_terminated(run.info.run_id, status="FINISHED"))
 
 
 def find_training_run(family: str, model_file: Path, *, enabled: bool, root: Path) -> NullTracker:
