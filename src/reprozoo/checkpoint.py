@@ -43,6 +43,10 @@ def save(path: str | os.PathLike, *, family: str, config: Any, state: dict[str, 
 
     if not dataclasses.is_dataclass(config):
         raise TypeError(f"checkpoint.save: config must be a config dataclass, got {type(config).__name__}")
+    # A fresh copy of the name: pickle stores an object seen twice as a back-reference, so a
+    # name that happens to be the same (interned) object as a key in `state` would change the
+    # file's bytes, not its content, depending on how the caller obtained the string.
+    family = family.encode().decode()
     blob = {"format": FORMAT, "family": family, "config": to_dict(config), "state": state,
             "meta": meta or {}}
     # Serialize to memory first: torch.save names the archive's root folder after the file,
