@@ -21,7 +21,32 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
+def _project_interpreter() -> None:
+    """Run under the project's venv (.venv beside pipelines/) even when DVC was started
+    from another Python: `dvc repro` then works with or without the venv activated."""
+    venv = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".venv"))
+    python = os.path.join(venv, "bin", "python")
+    if os.path.realpath(sys.prefix) != venv and os.path.exists(python) \
+            and not os.environ.get("REPROZOO_NO_REEXEC"):
+        os.environ["REPROZOO_NO_REEXEC"] = "1"  # once
+        os.execv(python, [python, *sys.argv])
+
+
+def _check_packages() -> None:
+    """A missing package is named as such (not blamed on data or params)."""
+    import importlib.util
+
+    missing = [m for m in ("numpy", "yaml", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"error: {sys.executable} lacks the package(s) {', '.join(missing)}: run the stage "
+              "with the project's environment (`make setup`, then `source .venv/bin/activate` "
+              "or `make repro`)", file=sys.stderr)
+        sys.exit(1)
+
+
 def run(main: Callable[[], object]) -> None:
+    _project_interpreter()
+    _check_packages()
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
     signal.signal(signal.SIGTERM, _on_sigterm)
     from reprozoo.errors import ReprozooError

@@ -125,7 +125,8 @@ def _cli(args, monkeypatch, stdin=None):
     from reprozoo.cli import main
 
     if stdin is not None:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        raw = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
     return main(["translate", *args])
 
 
@@ -143,6 +144,19 @@ def test_translate_ok(model_file, monkeypatch, capsys):
 def test_translate_bad_input(model_file, monkeypatch, capsys, text, msg):
     assert _cli([text, "--model", str(model_file)], monkeypatch) == 1
     assert msg in capsys.readouterr().err
+
+
+def test_translate_reports_bad_lines_by_number_and_goes_on(model_file, monkeypatch, capsys):
+    stdin = "とても悲しいです。\n".encode() + b"\xff\xfe bad\n" + "これは\x00料理\n".encode() + "これは料理です。\n".encode()
+    assert _cli(["-", "--model", str(model_file)], monkeypatch, stdin=stdin) == 1
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 4  # one output line per input line, aligned
+    assert "line 1:" not in err and "line 4:" not in err  # the good lines were translated
+    assert "line 2: is not UTF-8 text (byte 0xff at column 1)" in err
+    assert "line 3: contains a NUL byte" in err and "Traceback" not in err
+    # one argument that is not UTF-8 (argv keeps undecodable bytes as surrogates)
+    assert _cli(["\udcff\udcfe", "--model", str(model_file)], monkeypatch) == 1
+    assert "is not UTF-8 text" in capsys.readouterr().err
 
 
 def test_translate_empty_stdin_and_missing_model(model_file, monkeypatch, capsys, tmp_path):

@@ -40,6 +40,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         description="Reproducible classic models. The pipeline itself runs with `dvc repro`; "
                     "these commands fetch data, check reproducibility and use trained models.")
     ap.add_argument("--version", action="version", version=f"reprozoo {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     subs = {}
     for name in COMMANDS:
@@ -66,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unexpected library error: one line unless --debug
+        if args.debug:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"error: unexpected {type(exc).__name__} in `reprozoo {name}`: {first} "
+              "(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

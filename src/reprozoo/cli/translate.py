@@ -25,36 +25,59 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy; default: %(default)s)")
 
 
-def read_input(args: argparse.Namespace) -> list[str]:
+def _check_text(text: str) -> str | None:
+    """Why `text` cannot be translated (None if it can)."""
+    if "\x00" in text:
+        return "contains a NUL byte: not text"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8 (argv keeps them as surrogates)
+        return "is not UTF-8 text"
+    return None
+
+
+def read_input(args: argparse.Namespace) -> list[tuple[int, str, str | None]]:
+    """(line number, text, problem or None) for each non-blank input line."""
     if args.text is not None and args.text != "-":
-        return [args.text]
+        return [(1, args.text, _check_text(args.text))]
     if args.text is None and sys.stdin.isatty():
         raise ReprozooError('nothing to translate: give a sentence (reprozoo translate "とても悲しいです。") '
                             "or pipe lines into `reprozoo translate -`")
-    lines = [line.strip() for line in sys.stdin.read().splitlines()]
-    lines = [line for line in lines if line]
-    if not lines:
+    out = []
+    for n, raw in enumerate(sys.stdin.buffer.read().splitlines(), start=1):
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            out.append((n, "", f"is not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"))
+            continue
+        if line:
+            out.append((n, line, _check_text(line)))
+    if not out:
         raise ReprozooError("empty input: no non-blank lines on stdin")
-    return lines
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     if args.beam < 1:
         raise ReprozooError(f"--beam {args.beam}: must be at least 1")
     lines = read_input(args)
-    if any(not line.strip() for line in lines):
-        raise ReprozooError('empty input: give a Japanese sentence, e.g. reprozoo translate "とても悲しいです。"')
+    if len(lines) == 1 and lines[0][2]:
+        raise ReprozooError(f"the input {lines[0][2]}; give a Japanese sentence, e.g. "
+                            'reprozoo translate "とても悲しいです。"')
     from reprozoo.families.seq2seq.evaluate import load_model
     from reprozoo.families.seq2seq.translate import translate_lines
 
     tr = load_model(args.model, args.family)
     if len(lines) == 1:
-        print(translate_lines(tr, lines, beam=args.beam)[0])
+        print(translate_lines(tr, [lines[0][1]], beam=args.beam)[0])
         return 0
-    # Many lines: a bad line gets an empty output line (keeps lines aligned) and a message.
+    # Many lines: a bad line gets an empty output line (keeps lines aligned) and a message
+    # naming its line number; the others are translated.
     failed = 0
-    for n, line in enumerate(lines, start=1):
+    for n, line, problem in lines:
         try:
+            if problem:
+                raise ReprozooError(problem)
             print(translate_lines(tr, [line], beam=args.beam)[0], flush=True)
         except ReprozooError as exc:
             failed += 1
