@@ -73,20 +73,44 @@ def run_graph(copy: Path, log: Path) -> float:
 
 
 def check(root: Path, profile: str = "smoke", keep: bool = False) -> list[str]:
+    """Build twice and compare. The scratch copies are removed on any exit (Ctrl-C, SIGTERM,
+    a failed build, whose log is kept) unless the builds differ or `keep` is set."""
+    import signal
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     scratch = root / ".scratch"
     scratch.mkdir(exist_ok=True)
-    locks = []
-    for name in ("A", "B"):
-        copy = scratch / f"repro-{name}"
-        make_copy(root, copy, profile)
-        secs = run_graph(copy, scratch / f"repro-{name}.log")
-        print(f"run {name}: dvc repro ({profile}) in {secs:.0f} s", file=sys.stderr)
-        locks.append(lock_outputs(copy / "dvc.lock"))
-    problems = compare(*locks)
-    if not keep and not problems:
-        for name in ("A", "B"):
-            shutil.rmtree(scratch / f"repro-{name}", ignore_errors=True)
-    print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
+    names = ("A", "B")
+    problems: list[str] = []
+    done = failed = False
+    try:
+        locks = []
+        for name in names:
+            copy = scratch / f"repro-{name}"
+            make_copy(root, copy, profile)
+            secs = run_graph(copy, scratch / f"repro-{name}.log")
+            print(f"run {name}: dvc repro ({profile}) in {secs:.0f} s", file=sys.stderr)
+            locks.append(lock_outputs(copy / "dvc.lock"))
+        problems = compare(*locks)
+        done = True
+        print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
+    except ReprozooError:
+        failed = True  # a build failed: its log stays (the message names it), the copies go
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if not keep and not (done and problems):
+            for name in names:
+                shutil.rmtree(scratch / f"repro-{name}", ignore_errors=True)
+                if not failed:
+                    (scratch / f"repro-{name}.log").unlink(missing_ok=True)
+            if scratch.exists() and not any(scratch.iterdir()):
+                scratch.rmdir()
+        elif problems:
+            print(f"the two builds are kept in {scratch} to inspect", file=sys.stderr)
     return problems
 
 
