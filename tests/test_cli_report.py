@@ -3,6 +3,9 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from reprozoo.report import markdown as report
 from reprozoo.cli import COMMANDS
@@ -79,3 +82,37 @@ def test_report_compares_the_dcgan_fid_with_the_mlp_gans(tmp_path):
     assert "| gan_dcgan | coverage.min_class_fraction | 0.02 | >= 0.05 | **missed** |" in md
     (tmp_path / "metrics" / "gan_dcgan.json").write_text(json.dumps({"fid_cnn": 300.0, **gan}))
     assert "| gan_dcgan | fid_cnn | 300 | <= gan_mlp (600) | met |" in report.build(tmp_path, "default")
+
+
+def test_repro_check_leaves_nothing_behind_when_interrupted(tmp_path, monkeypatch):
+    import reprozoo.cli.repro_check as rc
+
+    (tmp_path / "params.yaml").write_text("profile: default\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "params.yaml"], cwd=tmp_path, check=True)
+
+    def interrupted(copy, log):
+        log.write_text("half a log", encoding="utf-8")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rc, "run_graph", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rc.check(tmp_path)
+    assert not (tmp_path / ".scratch").exists()
+
+
+def test_stage_runs_under_the_project_venv_or_names_the_missing_package(tmp_path):
+    """`dvc repro` from outside the venv: the stage re-executes itself with .venv/bin/python;
+    with that turned off and no packages, the error names the packages, not the data."""
+    repo = Path(__file__).resolve().parents[1]
+    if not (repo / ".venv/bin/python").exists():
+        pytest.skip("no .venv beside the repository")
+    script = str(repo / "pipelines/train.py")
+    # -S: no site-packages, as a bare system Python would be
+    ok = subprocess.run([sys.executable, "-S", script, "--help"], capture_output=True, text=True,
+                        cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert ok.returncode == 0 and "usage: train.py" in ok.stdout, ok.stderr
+    bad = subprocess.run([sys.executable, "-S", script, "slp"], capture_output=True, text=True,
+                         cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "REPROZOO_NO_REEXEC": "1"})
+    assert bad.returncode == 1 and "lacks the package(s)" in bad.stderr and "make setup" in bad.stderr
+    assert "MIRROR" not in bad.stderr and "Traceback" not in bad.stderr
