@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -97,11 +98,11 @@ class MlflowTracker(NullTracker):
         self.client, self.run_id = client, run_id
         self.broken = False
 
-    def _safely(self, what: str, fn: Any, *args: Any) -> None:
+    def _safely(self, what: str, fn: Any) -> None:
         if self.broken:
             return
         try:
-            fn(*args)
+            fn()
         except Exception as exc:  # noqa: BLE001 - any client/server error: keep the results
             self.broken = True
             print(f"warning: MLflow {what} failed ({_first_line(exc)}); no more tracking for "
@@ -137,9 +138,9 @@ class MlflowTracker(NullTracker):
     def log_artifact(self, path: str | os.PathLike, subdir: str | None = None) -> None:
         p = Path(path)
         if p.is_dir():
-            self._safely("log_artifacts", self.client.log_artifacts, self.run_id, str(p), subdir)
+            self._safely("log_artifacts", lambda: self.client.log_artifacts(self.run_id, str(p), subdir))
         elif p.exists():
-            self._safely("log_artifact", self.client.log_artifact, self.run_id, str(p), subdir)
+            self._safely("log_artifact", lambda: self.client.log_artifact(self.run_id, str(p), subdir))
 
 
 def _client_and_experiment(family: str, root: Path) -> tuple[Any, str]:
@@ -193,8 +194,11 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         yield NullTracker()
         return
     client, exp_id = _client_and_experiment(family, root)
+    close_orphans(client, exp_id)
     all_tags = {
         "reprozoo.family": family,
+        "reprozoo.host": socket.gethostname(),
+        "reprozoo.pid": str(os.getpid()),
         "params_hash": params_hash(params),
         "command": " ".join(sys.argv),
         **git_identity(Path(root)),
@@ -216,6 +220,39 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         raise
     tracker.broken = False  # the run's end is recorded even after a logging hiccup
     tracker._safely("set_terminated", lambda: client.set_terminated(run.info.run_id, status="FINISHED"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def close_orphans(client: Any, exp_id: str) -> int:
+    """Close as FAILED the runs left RUNNING by a process of this machine that is gone
+    (a SIGKILL, a crash, a power cut). Returns how many it closed; never raises."""
+    host, closed = socket.gethostname(), 0
+    try:
+        runs = client.search_runs([exp_id], filter_string="attributes.status = 'RUNNING'",
+                                  max_results=100)
+        for r in runs:
+            tags = r.data.tags
+            pid = tags.get("reprozoo.pid", "")
+            if tags.get("reprozoo.host") == host and pid.isdigit() and not _alive(int(pid)) \
+                    and int(pid) != os.getpid():
+                client.set_tag(r.info.run_id, "reprozoo.closed_by", "orphan check: process gone")
+                client.set_terminated(r.info.run_id, status="FAILED")
+                closed += 1
+    except Exception as exc:  # noqa: BLE001 - a courtesy, never a reason to fail a stage
+        print(f"warning: could not check for runs left RUNNING ({_first_line(exc)})", file=sys.stderr)
+    if closed:
+        print(f"note: closed {closed} MLflow run(s) left RUNNING by a process that is gone",
+              file=sys.stderr)
+    return closed
 
 
 def find_training_run(family: str, model_file: Path, *, enabled: bool, root: Path) -> NullTracker:
