@@ -116,6 +116,13 @@ def split(per_item: dict[str, list[str]], first: dict[str, str]) -> tuple[list[s
     return common, own
 
 
+def slots(prefix: str, values: list[str], n: int, pad: str, owner: str) -> dict[str, str]:
+    """`values` as n fixed foreach slots (prefix0..), padded with `pad` (a harmless repeat)."""
+    if len(values) > n:
+        raise SystemExit(f"{owner}: {len(values)} {prefix}-deps of its own ({values}); raise the slot count")
+    return {f"{prefix}{i}": v for i, v in enumerate(values + [pad] * (n - len(values)))}
+
+
 def build() -> str:
     import yaml
 
@@ -127,37 +134,22 @@ def build() -> str:
     fams = families.entries(raw)
 
     fetch_code = stage_code("fetch.py")
-    prep = {d: stage_code("prepare.py", [prepare.PREPARERS[d]]) for d in datasets}
-    prep_common, prep_own = split(prep, {d: module_file(prepare.PREPARERS[d]).relative_to(ROOT).as_posix()
-                                         for d in datasets})
+    prep_module = {d: module_file(prepare.PREPARERS[d]).relative_to(ROOT).as_posix() for d in datasets}
+    prep_common, prep_own = split({d: stage_code("prepare.py", [prepare.PREPARERS[d]])
+                                   for d in datasets}, prep_module)
+    prep_items = {d: slots("c", prep_own[d], 2, prep_module[d], d) for d in datasets}
     fam_dir = {n: f"src/reprozoo/families/{e.kind}" for n, e in fams.items()}
-    # families.load(kind) imports the kind's config, train and evaluate modules by name
-    steps = {n: [f"reprozoo.families.{e.kind}.{m}" for m in ("config", "train", "evaluate")]
+    # families.load(kind) imports the kind's config, train and evaluate modules by name; one
+    # code list serves both stages (they load the same modules)
+    code = {n: sorted(set(stage_code("train.py", [f"reprozoo.families.{e.kind}.{m}"
+                                                   for m in ("config", "train", "evaluate")]))
+                      | set(stage_code("evaluate.py", [f"reprozoo.families.{e.kind}.{m}"
+                                                        for m in ("config", "train", "evaluate")])))
+            for n, e in fams.items()}
+    common, own = split(code, fam_dir)
+    items = {n: {**slots("c", own[n], SLOTS, fam_dir[n], n),
+                 **slots("in", [p for p in (e.data, e.needs) if p], 2, fam_dir[n], n)}
              for n, e in fams.items()}
-    train = {n: stage_code("train.py", steps[n]) for n in fams}
-    evals = {n: stage_code("evaluate.py", steps[n]) for n in fams}
-    code = {n: sorted(set(train[n]) | set(evals[n])) for n in fams}
-    train_common, _ = split(train, fam_dir)
-    eval_common, _ = split(evals, fam_dir)
-    _, own = split(code, fam_dir)
-    for n, deps in own.items():
-        if len(deps) > SLOTS:
-            raise SystemExit(f"family {n}: {len(deps)} code deps of its own ({deps}); raise SLOTS")
-
-    def slots(values: list[str], n: int, pad: str) -> dict[str, str]:
-        values = values + [pad] * (n - len(values))
-        return {f"c{i}": v for i, v in enumerate(values)}
-
-    items = {}
-    for n, e in fams.items():
-        inputs = [p for p in (e.data, e.needs) if p]
-        item = slots(own[n], SLOTS, fam_dir[n])
-        item.update({f"in{i}": v for i, v in enumerate(inputs + [fam_dir[n]] * (2 - len(inputs)))})
-        items[n] = item
-    prep_items = {d: {"c0": prep_own[d][0], **({"c1": prep_own[d][1]} if len(prep_own[d]) > 1 else {"c1": prep_own[d][0]})}
-                  for d in datasets}
-    if any(len(v) > 2 for v in prep_own.values()):
-        raise SystemExit(f"a prepare stage has more than 2 code deps of its own: {prep_own}")
     report_code = stage_code("report.py")
 
     def flow(d: dict) -> str:
@@ -207,10 +199,9 @@ def build() -> str:
     w("        - prepare.${key}")
     w("      outs:")
     w(f"        - {lay.PROCESSED.as_posix()}/${{key}}")
-    for stage, common, outs in (
-            ("train", train_common, [f"{lay.MODELS.as_posix()}/${{key}}",
-                                     f"{lay.REPORTS.as_posix()}/train/${{key}}"]),
-            ("evaluate", eval_common, None)):
+    for stage, outs in (
+            ("train", [f"{lay.MODELS.as_posix()}/${{key}}", f"{lay.REPORTS.as_posix()}/train/${{key}}"]),
+            ("evaluate", None)):
         w("")
         w(f"  {stage}:")
         w("    foreach:")
@@ -219,8 +210,10 @@ def build() -> str:
         w("    do:")
         w(f"      cmd: python pipelines/{stage}.py ${{key}}")
         w("      deps:")
+        others = {f"pipelines/{x}.py" for x in ("train", "evaluate")} - {f"pipelines/{stage}.py"}
         for d in common:
-            w(f"        - {d}")
+            if d not in others:  # the other step's script
+                w(f"        - {d}")
         for i in range(SLOTS):
             w(f"        - ${{item.c{i}}}")
         w("        - ${item.in0}")
