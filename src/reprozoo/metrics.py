@@ -19,6 +19,19 @@ def check_finite(loss: float, step: int, what: str = "loss") -> float:
     return loss
 
 
+DIVERGED = 2.0  # a loss that ends above this multiple of where it started has diverged
+
+
+def check_not_diverged(start: float, end: float, what: str = "loss") -> None:
+    """Stop a run whose loss ended far above where it started (e.g. a huge learning rate):
+    like a non-finite loss, it fails before anything is published."""
+    check_finite(end, -1, what)
+    if math.isfinite(start) and end > DIVERGED * start and end - start > 1e-6:
+        raise TrainingError(f"{what} diverged: it started at {start:.4g} and ended at {end:.4g} "
+                            f"(over {DIVERGED:g}x); training stopped and no model was saved "
+                            "(lower the learning rate)")
+
+
 def _clean(v: Any) -> Any:
     if isinstance(v, float):
         return round(v, 6) if math.isfinite(v) else None

@@ -13,7 +13,7 @@ from torch import nn
 from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.data import mnist
-from reprozoo.metrics import check_finite
+from reprozoo.metrics import check_finite, check_not_diverged
 from reprozoo.runtime import generator
 
 from .config import Config
@@ -26,6 +26,7 @@ def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: tor
     g = generator(ctx.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
+    start_loss, _, _ = score(model, xv, yv)  # where the validation loss starts
     pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
     for epoch in range(1, cfg.epochs + 1):
         model.train()
@@ -58,6 +59,7 @@ def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: tor
                 pb.write(f"early stop at epoch {epoch}: best valid loss {best:.4f} at epoch {best_epoch}")
                 break
     pb.close()
+    check_not_diverged(start_loss, valid_loss, "validation loss")
     if best_state is not None:
         model.load_state_dict(best_state)
     return {"best_epoch": best_epoch, "best_valid_loss": best, "epochs_run": epoch}

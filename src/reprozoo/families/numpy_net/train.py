@@ -9,7 +9,7 @@ import torch
 from reprozoo import checkpoint, plots
 from reprozoo.context import Context
 from reprozoo.data import mnist
-from reprozoo.metrics import check_finite
+from reprozoo.metrics import check_finite, check_not_diverged
 
 from .config import Config
 from .model import Network, accuracy, center_crop, mse, random_crop
@@ -24,6 +24,8 @@ def train(cfg: Config, ctx: Context) -> dict:
     net = Network(cfg.model_config().sizes(), rng, dtype=np.float32)
     onehot = np.eye(10, dtype=np.float32)[y_tr]
     xva = center_crop(x_va)
+    onehot_va = np.eye(10, dtype=np.float32)[y_va]
+    start_loss = mse(net.forward(xva), onehot_va)
     for epoch in range(1, cfg.epochs + 1):
         xb_all = random_crop(x_tr, rng) if cfg.augment else center_crop(x_tr)
         order = rng.permutation(len(x_tr))
@@ -32,8 +34,9 @@ def train(cfg: Config, ctx: Context) -> dict:
             b = order[i:i + cfg.batch_size]
             total += net.train_step(xb_all[b], onehot[b], cfg.lr) * len(b)
         loss = check_finite(total / len(order), epoch)
-        val_loss = mse(net.forward(xva), np.eye(10, dtype=np.float32)[y_va])
+        val_loss = mse(net.forward(xva), onehot_va)
         ctx.log_step(epoch, loss=loss, val_loss=val_loss, val_acc=accuracy(net, xva, y_va))
+    check_not_diverged(start_loss, val_loss, "validation loss")
     plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png",
                           title="numpy_net 576-100-10 (sigmoid, MSE)")
     checkpoint.save(ctx.model_path, family=ctx.name, config=cfg,

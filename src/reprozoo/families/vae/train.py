@@ -10,7 +10,7 @@ import torch
 from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.data import mnist
-from reprozoo.metrics import check_finite
+from reprozoo.metrics import check_finite, check_not_diverged
 from reprozoo.runtime import generator
 
 from .config import Config
@@ -31,6 +31,7 @@ def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context
     g = generator(ctx.seed, ctx.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only; the loss is summed in fp32
+    start_loss = float(test_loss(model, xv, ctx.seed + 1))
     pb = progress.bar(epochs, desc=f"train {ctx.name}{tag}", unit="epoch")
     for epoch in range(1, epochs + 1):
         model.train()
@@ -51,6 +52,7 @@ def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context
         pb.set_postfix(loss=train_loss, val=valid_loss)
         pb.update(1)
     pb.close()
+    check_not_diverged(start_loss, valid_loss, "validation loss")
     return {f"train_loss{tag}": train_loss, f"valid_loss{tag}": valid_loss}
 
 
