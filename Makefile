@@ -10,14 +10,17 @@ ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: setup repro smoke unit test repro-check ui bench graph clean help
+.PHONY: setup lock repro smoke unit test repro-check ui bench graph clean help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # A torch already importable by $(PYTHON) (e.g. a CUDA build) is kept: the venv then sees
 # the system site-packages. Otherwise the CPU build torch==2.13.0 goes in first, so that
 # nothing later pulls the multi-GB CUDA wheels.
-$(VENV)/.installed: pyproject.toml
+# Everything else comes from requirements.lock: exact versions, every file's hash checked
+# (pip --require-hashes). torch is not in the lock: its CPU and CUDA builds are different
+# files of one version, so it is pinned by version here and its build is the machine's.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
 	  echo "keeping the torch already installed for $(PYTHON)"; \
 	  $(PYTHON) -m venv --system-site-packages $(VENV); \
@@ -25,10 +28,18 @@ $(VENV)/.installed: pyproject.toml
 	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
 	  $(BIN)/python -m pip install torch==2.13.0; \
 	fi
-	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(VENV)/.installed  ## create .venv and install everything
+setup: $(VENV)/.installed  ## create .venv and install everything (from requirements.lock)
+
+lock: setup  ## re-resolve requirements.lock from pyproject.toml (newest versions, with hashes)
+	$(BIN)/python -m pip install -q pip-tools
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile -q --upgrade --generate-hashes \
+	  --extra test --unsafe-package torch --no-emit-index-url --no-emit-find-links \
+	  --strip-extras -o requirements.lock pyproject.toml
+	@echo "requirements.lock updated: run make setup, then make repro (every stage depends on it)"
 
 repro: setup  ## run the whole graph on the profile in params.yaml (default)
 	$(BIN)/dvc repro

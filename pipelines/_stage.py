@@ -44,8 +44,20 @@ def _check_packages() -> None:
         sys.exit(1)
 
 
+def _pin_cpu() -> None:
+    """The cross-machine CPU pins (reprozoo/cpu_pins.py), set before NumPy or torch loads."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "..", "src", "reprozoo", "cpu_pins.py")
+    spec = importlib.util.spec_from_file_location("_reprozoo_cpu_pins", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.apply()
+
+
 def run(main: Callable[[], object]) -> None:
     _project_interpreter()
+    _pin_cpu()
     _check_packages()
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
     signal.signal(signal.SIGTERM, _on_sigterm)

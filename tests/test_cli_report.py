@@ -1,6 +1,7 @@
 """The CLI surface, the Markdown report, and the repro-check comparison."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ import pytest
 
 from reprozoo.report import markdown as report
 from reprozoo.cli import COMMANDS
-from reprozoo.cli.repro_check import compare, lock_outputs
+from reprozoo.cli.repro_check import compare, compare_reference, lock_outputs
+from reprozoo.cpu_pins import PINS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_lists_every_command():
@@ -116,3 +120,41 @@ def test_stage_runs_under_the_project_venv_or_names_the_missing_package(tmp_path
                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "REPROZOO_NO_REEXEC": "1"})
     assert bad.returncode == 1 and "lacks the package(s)" in bad.stderr and "make setup" in bad.stderr
     assert "MIRROR" not in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_reference_check_is_strict_on_the_same_cpu_class_and_tolerant_on_another():
+    ref = {"cpu_class": "AuthenticAMD/avx2",
+           "outputs": {"train@slp:models/slp": "111.dir", "prepare@mnist:data/processed/mnist": "9.dir"},
+           "metrics": {"slp": {"test_accuracy": 0.80}, "mf": {"cv.rmse_mean": 1.00}}}
+    same_out, same_m = dict(ref["outputs"]), {"slp": {"test_accuracy": 0.80}, "mf": {"cv.rmse_mean": 1.00}}
+    assert compare_reference(ref, same_out, same_m, "AuthenticAMD/avx2") == ([], [])
+    # one output altered on a machine the guarantee covers: fails, naming the stage and metric
+    changed = {**same_out, "train@slp:models/slp": "222.dir"}
+    problems, _ = compare_reference(ref, changed, {**same_m, "slp": {"test_accuracy": 0.81}}, "AuthenticAMD/avx2")
+    assert "train@slp:models/slp: 111.dir != 222.dir" in problems
+    assert "metric slp.test_accuracy: 0.8 -> 0.81" in problems
+    # another CPU class: the same difference is a note, the metric within tolerance passes ...
+    problems, notes = compare_reference(ref, changed, {**same_m, "slp": {"test_accuracy": 0.81}}, "GenuineIntel/avx2")
+    assert problems == [] and any("train@slp" in n for n in notes)
+    # ... and a metric outside the tolerance fails
+    problems, _ = compare_reference(ref, changed, {**same_m, "slp": {"test_accuracy": 0.60}}, "GenuineIntel/avx2")
+    assert problems == ["metric slp.test_accuracy: 0.8 -> 0.6 (outside tolerance {'abs': 0.02, 'rel': 0.1})"]
+
+
+def test_the_committed_reference_covers_every_smoke_output():
+    ref = json.loads((ROOT / "reports/reference/smoke.json").read_text())
+    assert ref["profile"] == "smoke" and ref["cpu_class"].count("/") == 1
+    stages = {k.split(":")[0].split("@")[0] for k in ref["outputs"]}
+    assert {"fetch", "prepare", "train", "evaluate"} <= stages
+    assert ref["metrics"]["slp"]["test_accuracy"] > 0.5
+
+
+def test_stages_pin_the_cpu_before_the_libraries_load():
+    """The pins reach torch (its kernel set is AVX2 even on an AVX-512 machine) and MKL."""
+    code = ("import sys; sys.path.insert(0, 'pipelines'); import _stage; _stage._pin_cpu(); "
+            "import os, torch; print(torch.backends.cpu.get_cpu_capability(), os.environ['MKL_CBWR'], "
+            "torch.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in PINS}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    capability, cbwr, threads = out.stdout.split()
+    assert capability in ("AVX2", "DEFAULT") and cbwr == PINS["MKL_CBWR"] and threads == PINS["OMP_NUM_THREADS"]

@@ -54,9 +54,11 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     assert run.data.params["slp.lr"] == "0.01" and run.data.params["profile"] == "smoke"
     tags = run.data.tags
     for key in ("git.commit", "git.dirty", "params_hash", "device", "torch", "python", "seed",
-                "cuda", "profile", "dvc.stage", "reprozoo.model_sha256"):
+                "cuda", "profile", "dvc.stage", "reprozoo.model_sha256", "env.lock_sha256", "cpu.model",
+                "cpu.capability", "cpu.MKL_CBWR", "cpu.ATEN_CPU_CAPABILITY"):
         assert key in tags, key
     assert tags["reprozoo.model_sha256"] == sha256_file(workspace / "models/slp/model.pt")
+    assert tags["cpu.MKL_CBWR"] == "AVX2,STRICT" and tags["cpu.capability"] in ("AVX2", "DEFAULT")
     assert tags["data.sha256.data/processed/mnist/x_train.npy"] == sha256_file(
         workspace / "data/processed/mnist/x_train.npy")
     steps = [m.step for m in client.get_metric_history(run.info.run_id, "valid_loss")]

@@ -33,6 +33,9 @@ EXCLUDED = {
     "reprozoo/data/__init__.py": "the package marker (a docstring)",
     "pipelines/_stage.py": "maps exceptions to exit codes and one-line messages",
 }
+# What every stage but fetch (whose outputs are checked against fixed hashes) also
+# depends on: the locked library versions and the CPU pins applied before they load.
+ENVIRONMENT = ["requirements.lock", "src/reprozoo/cpu_pins.py"]
 SLOTS = 3  # code slots per foreach item (DVC cannot splice a per-item list into deps)
 
 
@@ -123,6 +126,10 @@ def slots(prefix: str, values: list[str], n: int, pad: str, owner: str) -> dict[
     return {f"{prefix}{i}": v for i, v in enumerate(values + [pad] * (n - len(values)))}
 
 
+def with_environment(deps: list[str]) -> list[str]:
+    return list(deps) + [d for d in ENVIRONMENT if d not in deps]
+
+
 def build() -> str:
     import yaml
 
@@ -188,7 +195,7 @@ def build() -> str:
     w("    do:")
     w("      cmd: python pipelines/prepare.py ${key}")
     w("      deps:")
-    for d in prep_common:
+    for d in with_environment(prep_common):
         w(f"        - {d}")
     w("        - ${item.c0}")
     w("        - ${item.c1}")
@@ -211,7 +218,7 @@ def build() -> str:
         w(f"      cmd: python pipelines/{stage}.py ${{key}}")
         w("      deps:")
         others = {f"pipelines/{x}.py" for x in ("train", "evaluate")} - {f"pipelines/{stage}.py"}
-        for d in common:
+        for d in with_environment(common):
             if d not in others:  # the other step's script
                 w(f"        - {d}")
         for i in range(SLOTS):
@@ -236,7 +243,7 @@ def build() -> str:
     w("  report:")
     w("    cmd: python pipelines/report.py")
     w("    deps:")
-    for d in report_code:
+    for d in with_environment(report_code):
         w(f"      - {d}")
     for d in ("metrics", "train", "eval"):
         w(f"      - {lay.REPORTS.as_posix()}/{d}")

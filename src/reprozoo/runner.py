@@ -90,7 +90,9 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
                 name: to_dict(cfg)}
     inputs = sorted({p for p in (io.data, io.needs) if p is not None})
+    lock = io.root / "requirements.lock"
     tags = {"profile": params.profile, **ctx.runtime.describe(), **io.tags,
+            "env.lock_sha256": sha256_file(lock) if lock.is_file() else "(no lock file)",
             **tracking.data_hashes(inputs)}
     print(f"train@{name}: profile={params.profile} device={ctx.device} seed={params.seed}",
           file=sys.stderr)

@@ -40,7 +40,24 @@ class Runtime:
         }
         if self.is_cuda:
             info["gpu"] = torch.cuda.get_device_name(self.device)
+        info.update(cpu_identity())
         return info
+
+
+def cpu_identity() -> dict[str, str]:
+    """The CPU, the kernel set torch uses on it, and the pins in force (reprozoo.cpu_pins)."""
+    import torch
+
+    from reprozoo.cpu_pins import PINS
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return {"cpu.model": model, "cpu.capability": torch.backends.cpu.get_cpu_capability(),
+            **{f"cpu.{k}": os.environ.get(k, "(unset)") for k in PINS}}
 
 
 def choose_device(pref: str) -> Any:

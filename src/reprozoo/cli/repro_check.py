@@ -1,8 +1,16 @@
-"""`reprozoo repro-check`: build the graph twice from scratch and compare every output.
+"""`reprozoo repro-check`: build the graph twice from scratch and compare every output,
+then compare with the committed reference made on another machine.
 
 Two scratch copies of the working tree's tracked files are made under .scratch/, each
 runs `dvc repro` on the chosen profile (smoke by default) with its own DVC cache and
 MLflow store, and the output hashes recorded in the two dvc.lock files must be equal.
+
+Across machines: reports/reference/smoke.json holds the smoke graph's output hashes and
+headline metrics as built on one machine, with that machine's CPU class (vendor, AVX2, GPU).
+On a machine of the same class every output must be the same bits (the guarantee of
+reprozoo/cpu_pins.py); on another class (an Intel CPU against an AMD reference, a GPU)
+outputs may differ, and the headline metrics must agree within TOLERANCE instead.
+`reprozoo repro-check --write-reference` remakes the reference (run A's outputs).
 """
 
 from __future__ import annotations
@@ -29,6 +37,96 @@ def lock_outputs(lock_file: Path) -> dict[str, str]:
         for o in body.get("outs") or []:
             out[f"{stage}:{o['path']}"] = o.get("md5") or o.get("hash") or "?"
     return out
+
+
+REFERENCE = Path("reports/reference/smoke.json")
+# Outside the bit-identity guarantee: |new - old| <= max(ABS, REL * |old|) on the headline
+# metrics (report.targets), GAN sample coverage excepted (GAN training is chaotic).
+TOLERANCE = {"abs": 0.02, "rel": 0.10}
+
+
+def cpu_class() -> str:
+    """What the bit-identity guarantee is stated for: CPU vendor, AVX2, and a GPU if any."""
+    vendor, avx2 = "unknown", False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    vendor = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    avx2 = "avx2" in line.split()
+                    break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        gpu = "+cuda" if torch.cuda.is_available() else ""
+    except ImportError:
+        gpu = ""
+    return f"{vendor}/{'avx2' if avx2 else 'no-avx2'}{gpu}"
+
+
+def headline_metrics(copy: Path) -> dict[str, dict[str, float]]:
+    """{family: {metric: value}} for the metrics the report's targets name."""
+    import json
+
+    from reprozoo.metrics import flatten
+    from reprozoo.report.targets import TARGETS
+
+    out: dict[str, dict[str, float]] = {}
+    for family, targets in TARGETS.items():
+        f = copy / "reports/metrics" / f"{family}.json"
+        if not f.is_file():
+            continue
+        flat = flatten(json.loads(f.read_text(encoding="utf-8")))
+        keys = sorted({t[0] for t in targets if not t[0].startswith("coverage.")})
+        vals = {k: flat[k] for k in keys if isinstance(flat.get(k), (int, float))}
+        if vals:
+            out[family] = vals
+    return out
+
+
+def write_reference(path: Path, outputs: dict[str, str], metrics: dict, profile: str) -> None:
+    import json
+
+    from reprozoo.runtime import cpu_identity
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = {"made_with": f"reprozoo repro-check --profile {profile} --write-reference",
+            "cpu_class": cpu_class(), "cpu": cpu_identity()["cpu.model"], "profile": profile,
+            "outputs": outputs, "metrics": metrics}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def compare_reference(ref: dict, outputs: dict[str, str], metrics: dict, here: str) -> tuple[list[str], list[str]]:
+    """(problems, notes). Same CPU class: every output must match (metrics shown old -> new
+    for the stages that differ). Another class: differing outputs are notes, and headline
+    metrics outside TOLERANCE are problems."""
+    strict = ref.get("cpu_class") == here
+    old_m = ref.get("metrics", {})
+    diff = compare(ref.get("outputs", {}), outputs)
+    problems: list[str] = []
+    notes: list[str] = []
+    (problems if strict else notes).extend(diff)
+    for family in sorted(set(old_m) | set(metrics)):
+        a, b = old_m.get(family, {}), metrics.get(family, {})
+        for key in sorted(set(a) | set(b)):
+            old, new = a.get(key), b.get(key)
+            if old == new:
+                continue
+            line = f"metric {family}.{key}: {old} -> {new}"
+            within = (old is not None and new is not None
+                      and abs(new - old) <= max(TOLERANCE["abs"], TOLERANCE["rel"] * abs(old)))
+            if strict:
+                problems.append(line)
+            elif within:
+                notes.append(line + " (within tolerance)")
+            else:
+                problems.append(line + f" (outside tolerance {TOLERANCE})")
+    return problems, notes
 
 
 def compare(a: dict[str, str], b: dict[str, str]) -> list[str]:
@@ -72,8 +170,9 @@ def run_graph(copy: Path, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-def check(root: Path, profile: str = "smoke", keep: bool = False) -> list[str]:
-    """Build twice and compare. The scratch copies are removed on any exit (Ctrl-C, SIGTERM,
+def check(root: Path, profile: str = "smoke", keep: bool = False,
+          reference: Path | None = None, write: bool = False) -> list[str]:
+    """Build twice and compare, then (smoke) compare run A with the reference. The scratch copies are removed on any exit (Ctrl-C, SIGTERM,
     a failed build, whose log is kept) unless the builds differ or `keep` is set."""
     import signal
 
@@ -94,9 +193,27 @@ def check(root: Path, profile: str = "smoke", keep: bool = False) -> list[str]:
             secs = run_graph(copy, scratch / f"repro-{name}.log")
             print(f"run {name}: dvc repro ({profile}) in {secs:.0f} s", file=sys.stderr)
             locks.append(lock_outputs(copy / "dvc.lock"))
+            if name == "A":
+                metrics_a = headline_metrics(copy)
         problems = compare(*locks)
-        done = True
         print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
+        if reference is not None and write:
+            write_reference(root / reference, locks[0], metrics_a, profile)
+            print(f"wrote the reference {reference} (CPU class {cpu_class()})", file=sys.stderr)
+        elif reference is not None:
+            import json
+
+            ref = json.loads((root / reference).read_text(encoding="utf-8"))
+            here = cpu_class()
+            ref_problems, notes = compare_reference(ref, locks[0], metrics_a, here)
+            mode = ("same CPU class: every output must match" if ref.get("cpu_class") == here
+                    else "another CPU class: headline metrics within tolerance")
+            print(f"reference {reference} (made on {ref.get('cpu_class')}, here {here}; {mode}): "
+                  f"{len(ref_problems)} problem(s), {len(notes)} note(s)", file=sys.stderr)
+            for n in notes:
+                print(f"  note: {n}", file=sys.stderr)
+            problems += [f"reference: {p}" for p in ref_problems]
+        done = True
     except ReprozooError:
         failed = True  # a build failed: its log stays (the message names it), the copies go
         raise
@@ -118,14 +235,27 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--profile", default="smoke", choices=("smoke", "default", "full"),
                     help="profile to build twice (default: %(default)s)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch copies in .scratch/")
+    ap.add_argument("--reference", type=Path, default=REFERENCE,
+                    help="cross-machine reference of the smoke graph (default: %(default)s)")
+    ap.add_argument("--no-reference", action="store_true", help="skip the cross-machine comparison")
+    ap.add_argument("--write-reference", action="store_true",
+                    help="(re)write the reference from this machine's build instead of comparing")
 
 
 def run(args: argparse.Namespace) -> int:
-    problems = check(Path.cwd(), args.profile, keep=args.keep)
+    reference = None
+    if args.profile == "smoke" and not args.no_reference:
+        reference = args.reference
+        if not args.write_reference and not (Path.cwd() / reference).is_file():
+            raise ReprozooError(f"no reference {reference}: make it with `reprozoo repro-check "
+                                "--write-reference` (and commit it), or pass --no-reference")
+    problems = check(Path.cwd(), args.profile, keep=args.keep, reference=reference,
+                     write=args.write_reference)
     if problems:
-        print("repro-check FAILED: outputs differ between two identical runs:")
+        print("repro-check FAILED: outputs differ (between the two runs, or from the reference):")
         for p in problems:
             print(f"  {p}")
         return 1
-    print("repro-check passed: every output hash identical across two runs")
+    print("repro-check passed: every output hash identical across two runs"
+          + (" and the reference agrees" if reference is not None and not args.write_reference else ""))
     return 0
