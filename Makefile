@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(abspath $(VENV))/bin
+BASE_PATH := $(PATH)
 export PATH := $(BIN):$(PATH)
 # Offline machines: use the data mirror beside the clone when there is one and none is set.
 ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
@@ -21,11 +22,13 @@ help:  ## list the targets
 # (pip --require-hashes). torch is not in the lock: its CPU and CUDA builds are different
 # files of one version, so it is pinned by version here and its build is the machine's.
 $(VENV)/.installed: pyproject.toml requirements.lock
-	@if $(PYTHON) -c "import torch" 2>/dev/null; then \
+	@if [ -x $(BIN)/python ]; then \
+	  echo "updating the existing $(VENV)"; \
+	elif PATH="$(BASE_PATH)" $(PYTHON) -c "import torch" 2>/dev/null; then \
 	  echo "keeping the torch already installed for $(PYTHON)"; \
-	  $(PYTHON) -m venv --system-site-packages $(VENV); \
+	  PATH="$(BASE_PATH)" $(PYTHON) -m venv --system-site-packages $(VENV); \
 	else \
-	  $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
+	  PATH="$(BASE_PATH)" $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
 	  $(BIN)/python -m pip install torch==2.13.0; \
 	fi
 	$(BIN)/python -m pip install -q --require-hashes -r requirements.lock
