@@ -8,7 +8,6 @@ Writes reports/bench/cpu_pins.json:  python benchmarks/cpu_pins.py
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform

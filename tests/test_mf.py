@@ -93,7 +93,9 @@ def test_malformed_and_out_of_range_lines_are_reported_with_line_numbers(tmp_pat
     assert "outside 1-5" in bad[5] and "not in u.user" in bad[7]
     assert stats["n_ratings"] == len(GOOD) and stats["n_bad_lines"] == 4
     assert np.load(out / "rating.npy").max() <= 5
-    assert "u.data:5: skipped (rating 7 outside 1-5)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "u.data: skipped 1 line(s) (rating 7 outside 1-5): lines 5" in err
+    assert len(err.strip().splitlines()) == 4  # one summary line per reason, not one per line
 
 
 def test_prepare_is_independent_of_line_order(tmp_path):

@@ -22,7 +22,7 @@ class _Lines:
 
     def update(self, n: int = 1) -> None:
         self.n += n
-        if self.n % self.step == 0 or (self.total and self.n >= self.total):
+        if self.n // self.step != (self.n - n) // self.step or (self.total and self.n >= self.total):
             self._emit()
 
     def set_postfix(self, **kw: Any) -> None:

@@ -88,6 +88,31 @@ def _fixes(uri: str) -> str:
             "running server, or set `tracking: {enabled: false}` in params.yaml")
 
 
+def _http_status(exc: BaseException) -> int | None:
+    """401/403 from an MLflow server (the REST client puts the code in its message)."""
+    text = str(exc)
+    for code in (401, 403):
+        if f"error code {code} " in text or f"HTTP {code}" in text:
+            return code
+    return None
+
+
+def _store_error(uri: str, exc: BaseException) -> str:
+    """The one line a store failure becomes; bad credentials and missing rights say so."""
+    status = _http_status(exc)
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME") or "(none)"
+    if status == 401:
+        return (f"MLflow store {uri} refused the credentials of user {user} (HTTP 401: wrong or "
+                "missing MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD); set them (team "
+                "mode: `source .team/env`), or set `tracking: {enabled: false}` in params.yaml")
+    if status == 403:
+        return (f"MLflow store {uri} denied user {user} permission to write runs (HTTP 403: "
+                "the account is read-only here); use an account with EDIT permission on the "
+                "experiment (team mode: `source .team/env`), or set `tracking: {enabled: false}` "
+                "in params.yaml")
+    return f"{_fixes(uri)} ({type(exc).__name__}: {_first_line(exc)})"
+
+
 class MlflowTracker(NullTracker):
     """Logs to one MLflow run. After a failure it warns once and goes quiet (the stage's
     results never depend on the tracking server)."""
@@ -153,7 +178,7 @@ def _client_and_experiment(family: str, root: Path) -> tuple[Any, str]:
     except TrackingError:
         raise
     except Exception as exc:  # noqa: BLE001 - MLflow/SQLAlchemy/HTTP errors of every kind
-        raise TrackingError(f"{_fixes(uri)} ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise TrackingError(_store_error(uri, exc)) from None
 
 
 def _open(family: str, root: Path, uri: str) -> tuple[Any, str]:
@@ -209,7 +234,7 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
     try:
         run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
-        raise TrackingError(f"{_fixes(tracking_uri(root))} ({type(exc).__name__}: {_first_line(exc)})") from None
+        raise TrackingError(_store_error(tracking_uri(root), exc)) from None
     tracker = MlflowTracker(client, run.info.run_id)
     tracker.log_params(params)
     try:

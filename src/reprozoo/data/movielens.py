@@ -116,11 +116,14 @@ def prepare(cfg: Config, raw_dir: Path, out_dir: Path, seed: int) -> dict[str, A
     titles_by_id = read_titles(raw_dir / "u.item")
     data, bad = read_ratings(raw_dir / "u.data", read_user_ids(raw_dir / "u.user"),
                              set(titles_by_id) or None)
-    for b in bad[:MAX_REPORTED]:
-        print(f"{raw_dir / 'u.data'}:{b['line']}: skipped ({b['reason']}): {b['text']!r}",
-              file=sys.stderr)
-    if len(bad) > MAX_REPORTED:
-        print(f"{raw_dir / 'u.data'}: {len(bad)} lines skipped in all", file=sys.stderr)
+    if bad:  # one summary line per reason (the full list is in stats.json's bad lines)
+        by_reason: dict[str, list[int]] = {}
+        for x in bad:
+            by_reason.setdefault(x["reason"], []).append(x["line"])
+        for reason, lines in sorted(by_reason.items()):
+            shown = ", ".join(map(str, lines[:3])) + (", ..." if len(lines) > 3 else "")
+            print(f"{raw_dir / 'u.data'}: skipped {len(lines)} line(s) ({reason}): lines {shown}",
+                  file=sys.stderr)
     if len(data) == 0:
         raise DataError(f"{raw_dir / 'u.data'}: no valid ratings")
     data = data[np.lexsort((data[:, 1], data[:, 0]))]  # by (user, item): file order is irrelevant

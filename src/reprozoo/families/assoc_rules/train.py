@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reprozoo import checkpoint, plots
+from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.data import groceries
 from reprozoo.io import write_text
@@ -82,7 +82,8 @@ def train(cfg: Config, ctx: Context) -> dict[str, Any]:
     for k in range(1, int(sizes.max(initial=0)) + 1):
         ctx.log_step(k, itemsets=int((sizes == k).sum()))
     grid = {}
-    for ms in sorted(set(cfg.support_grid) | {cfg.min_support}, reverse=True):
+    supports = sorted(set(cfg.support_grid) | {cfg.min_support}, reverse=True)
+    for ms in progress.track(supports, total=len(supports), desc=f"{ctx.name} support grid", unit="level"):
         grid[grid_key(ms)] = len(frequent_itemsets(xt, ms, mc.max_len)[0])
     lines = ["| min_support | itemsets |", "|---|---|"]
     lines += [f"| {k.removeprefix('min_support_').replace('p', '.')} | {v} |" for k, v in grid.items()]

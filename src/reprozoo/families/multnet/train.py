@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from reprozoo import checkpoint
+from reprozoo import checkpoint, progress
 from reprozoo.context import Context
 from reprozoo.metrics import check_finite
 from reprozoo.runtime import generator
@@ -23,6 +23,7 @@ def _adam(params: list[torch.Tensor], loss_fn, steps: int, lr: float, cosine: bo
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps) if cosine else None
     losses = []
+    pb = progress.bar(steps, desc=f"train multnet {tag}", unit="step")
     for step in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
@@ -32,6 +33,9 @@ def _adam(params: list[torch.Tensor], loss_fn, steps: int, lr: float, cosine: bo
             sched.step()
         if step % max(1, steps // 20) == 0 or step == steps - 1:
             losses.append(check_finite(loss.item(), step, f"{tag} loss"))
+            pb.set_postfix(loss=losses[-1])
+        pb.update(1)
+    pb.close()
     for p in params:
         p.requires_grad_(False)
     return losses

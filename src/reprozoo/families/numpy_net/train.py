@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from reprozoo import checkpoint, plots
+from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.data import mnist
 from reprozoo.metrics import check_finite, check_not_diverged
@@ -26,6 +26,7 @@ def train(cfg: Config, ctx: Context) -> dict:
     xva = center_crop(x_va)
     onehot_va = np.eye(10, dtype=np.float32)[y_va]
     start_loss = mse(net.forward(xva), onehot_va)
+    pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
     for epoch in range(1, cfg.epochs + 1):
         xb_all = random_crop(x_tr, rng) if cfg.augment else center_crop(x_tr)
         order = rng.permutation(len(x_tr))
@@ -36,6 +37,9 @@ def train(cfg: Config, ctx: Context) -> dict:
         loss = check_finite(total / len(order), epoch)
         val_loss = mse(net.forward(xva), onehot_va)
         ctx.log_step(epoch, loss=loss, val_loss=val_loss, val_acc=accuracy(net, xva, y_va))
+        pb.set_postfix(loss=loss, val_loss=val_loss, val_acc=ctx.history[-1]["val_acc"])
+        pb.update(1)
+    pb.close()
     check_not_diverged(start_loss, val_loss, "validation loss")
     plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png",
                           title="numpy_net 576-100-10 (sigmoid, MSE)")

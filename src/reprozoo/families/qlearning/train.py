@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reprozoo import checkpoint, plots
+from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.metrics import check_finite
 
@@ -71,15 +71,19 @@ def _pick(cum: list[float], u: float) -> int:
 def train(cfg: Config, ctx: Context) -> dict[str, Any]:
     t = make_tables(cfg.env_id, cfg.map_name, cfg.is_slippery)
     solved_at: list[int] = []
+    pb = progress.bar(cfg.episodes, desc=f"train {ctx.name}", unit="episode")
 
     def on_eval(ep: int, q: np.ndarray, returns: list[float]) -> None:
         check_finite(float(np.abs(q).max()), ep, "max |Q|")
         exact = exact_return(t, greedy(q))
+        pb.update(ep - pb.n)
+        pb.set_postfix(train_return=float(np.mean(returns)), greedy_return=exact)
         if exact >= cfg.threshold and not solved_at:
             solved_at.append(ep)
         ctx.log_step(ep, train_return=float(np.mean(returns)), greedy_return=exact)
 
     q = q_learning(t, cfg, ctx.seed, on_eval)
+    pb.close()
     if ctx.history:
         plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png",
                               groups={"return": ["train_return", "greedy_return"]},

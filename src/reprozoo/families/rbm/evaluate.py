@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from reprozoo import checkpoint, plots
+from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.errors import CheckpointError
 from reprozoo.runtime import generator
@@ -76,7 +76,9 @@ def evaluate(cfg: Config, ctx: Context) -> dict[str, Any]:
     xt, yt = load_split(ctx, "test", cfg.eval_limit, 2)
     g = generator(ctx.seed + 3, ctx.device)
     b_a = base_rate_bias(x)
-    log_z, ais_rel = ais_log_z(rbm, b_a, cfg.ais_runs, cfg.ais_betas, g)
+    pb = progress.bar(cfg.ais_betas, desc=f"AIS {ctx.name} ({cfg.ais_runs} runs)", unit="beta")
+    log_z, ais_rel = ais_log_z(rbm, b_a, cfg.ais_runs, cfg.ais_betas, g, on_step=pb.update)
+    pb.close()
     test_ll = float((-rbm.free_energy(xt)).mean()) - log_z
     out: dict[str, Any] = {
         "test_log_likelihood_ais": test_ll,

@@ -19,6 +19,7 @@ evaluate.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -124,8 +125,9 @@ def base_rate_bias(v: torch.Tensor) -> torch.Tensor:
 
 
 def ais_log_z(rbm: RBM, b_a: torch.Tensor, n_runs: int, n_betas: int,
-              g: torch.Generator) -> tuple[float, float]:
+              g: torch.Generator, on_step: Callable[[int], object] | None = None) -> tuple[float, float]:
     """AIS estimate of log Z and its ±3 s.d. half-width (in log space, over runs).
+    `on_step(n)` is called after every n temperatures (progress display).
 
     Intermediate distributions p_β(v) ∝ exp((1-β) b_a·v + β b·v) Π_j (1 + exp(β(c_j + vW_j))),
     so β=0 is the base-rate model with log Z_A = Σ_i softplus(b_a,i) + H log 2."""
@@ -146,6 +148,8 @@ def ais_log_z(rbm: RBM, b_a: torch.Tensor, n_runs: int, n_betas: int,
         log_w += log_p(v, b_next) - log_p(v, b_prev)
         h = bernoulli(torch.sigmoid(b_next * (v @ rbm.W + rbm.c)), g)
         v = bernoulli(torch.sigmoid((1 - b_next) * b_a + b_next * (h @ rbm.W.T + rbm.b)), g)
+        if on_step is not None:
+            on_step(1)
     log_z_a = float(F.softplus(b_a).sum()) + H * math.log(2)
     lw = log_w.double()
     log_mean = float(torch.logsumexp(lw, 0) - math.log(n_runs))

@@ -5,6 +5,7 @@ the checkpoint keeps the weights of the epoch with the best valid BLEU."""
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from reprozoo import checkpoint, plots
+from reprozoo import checkpoint, plots, progress
 from reprozoo.context import Context
 from reprozoo.metrics import check_finite
 
@@ -65,6 +66,9 @@ def train(cfg: Config, ctx: Context) -> dict:
     print(f"seq2seq: {len(src)} training pairs, vocab ja={len(vja)} en={len(ven)}, "
           f"{sum(p.numel() for p in model.parameters()):,} parameters", file=sys.stderr)
     best, best_state, t0, step = -1.0, None, time.perf_counter(), 0
+    # one tick per batch (the count per epoch is estimated: batches are length-bucketed)
+    pb = progress.bar(cfg.epochs * math.ceil(len(src) / cfg.batch_size), desc=f"train {ctx.name}",
+                      unit="batch")
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         tot, n = 0.0, 0
@@ -79,6 +83,9 @@ def train(cfg: Config, ctx: Context) -> dict:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             tot, n = tot + loss.item() * len(idx), n + len(idx)
+            pb.update(1)
+            if step % 20 == 0:
+                pb.set_postfix(epoch=epoch, loss=tot / n)
         model.eval()
         with torch.no_grad():
             vl = [loss_on(model, vsrc[k:min(k + 256, nv)], vtgt[k:min(k + 256, nv)], dev).item()
@@ -89,10 +96,11 @@ def train(cfg: Config, ctx: Context) -> dict:
         ctx.log_step(epoch, train_loss=tot / n, valid_loss=sum(vl) / nv, valid_bleu=vb)
         el = time.perf_counter() - t0
         ctx.tracker.log_metrics({"elapsed_s": el, "train_pairs_per_s": epoch * len(src) / el}, step=epoch)
-        print(f"epoch {epoch}: train_loss {tot / n:.3f} valid_loss {sum(vl) / nv:.3f} "
-              f"valid_bleu {vb:.2f} [{el:.0f}s]", file=sys.stderr)
+        pb.write(f"epoch {epoch}: train_loss {tot / n:.3f} valid_loss {sum(vl) / nv:.3f} "
+                 f"valid_bleu {vb:.2f} [{el:.0f}s]")
         if vb > best:
             best, best_state = vb, copy.deepcopy(model.state_dict())
+    pb.close()
     plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png",
                           groups={"loss": ["train_loss", "valid_loss"], "valid BLEU": ["valid_bleu"]},
                           title=ctx.name)
