@@ -52,7 +52,7 @@ smoke: setup  ## the whole graph on the smoke profile, as a DVC experiment
 	$(BIN)/dvc exp run -S profile=smoke
 
 unit: setup  ## unit tests only
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test: unit repro-check  ## unit tests, then the reproducibility check
 
@@ -70,3 +70,14 @@ graph: setup  ## rewrite dvc.yaml from params.yaml and the code's imports
 
 clean:  ## remove pipeline outputs (not the venv, not mlflow.db)
 	rm -rf data/raw data/processed models reports/train reports/eval reports/metrics .scratch
+
+# Team mode (docs/team.md): PostgreSQL + MLflow server (basic auth) + sshd DVC remote in .team/.
+.PHONY: team-up team-down team-status
+team-up: setup  ## start the team services (installs what is missing), write .team/env
+	$(BIN)/python tools/team.py up
+
+team-down:  ## stop the team services (their data stays in .team/)
+	$(BIN)/python tools/team.py down
+
+team-status:  ## which team services run
+	@$(BIN)/python tools/team.py status

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,7 +25,8 @@ TEAM_PY = REPO / "tools" / "team.py"
 TEAM = REPO / ".team"
 BIN = Path(sys.executable).parent
 
-pytestmark = pytest.mark.team
+# one worker runs them all (make unit uses --dist loadgroup): they share one set of services
+pytestmark = [pytest.mark.team, pytest.mark.xdist_group("team")]
 
 # The run logged by test_a_run_is_a_row_in_postgresql, looked for again after down + up.
 EARLIER: dict[str, str] = {}
@@ -73,10 +73,12 @@ def start() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def services():
+    already_up = team("status").returncode == 0  # a user's own services: leave them running
     env = start()
     yield env
-    proc = team("down")
-    assert proc.returncode == 0, proc.stderr
+    if not already_up:
+        proc = team("down")
+        assert proc.returncode == 0, proc.stderr
 
 
 @pytest.fixture
@@ -162,8 +164,7 @@ def test_an_artifact_comes_back_through_the_server_bit_identical(as_user, tmp_pa
     assert back.read_bytes() == src.read_bytes()
     stored = list((TEAM / "artifacts").rglob(f"{run.info.run_id}/artifacts/files/blob.bin"))
     assert len(stored) == 1 and sha256(stored[0]) == sha256(src)
-    if EARLIER:
-        EARLIER.update(artifact_run=run.info.run_id, artifact_sha=sha256(src))
+    EARLIER.update(artifact_run=run.info.run_id, artifact_sha=sha256(src))
 
 
 def test_the_viewer_cannot_create_runs(as_user):
@@ -274,4 +275,3 @@ def test_down_then_up_keeps_every_run(as_user, tmp_path):
         assert sha256(Path(back)) == EARLIER["artifact_sha"]
     url = read_env()["MLFLOW_TRACKING_URI"] + "/api/2.0/mlflow/users/get?username=viewer"
     assert get(url, ("admin", secret("admin_password"))) == 200  # the accounts survive too
-    assert shutil.which("ssh-keygen")

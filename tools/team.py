@@ -606,7 +606,13 @@ def ssh_setup() -> None:
                 f"ssh-keygen {key.name}")
     pub = (CLIENT_KEY.with_suffix(".pub")).read_text().strip()
     # `restrict`: no shell tty, no forwarding; the sftp subsystem DVC uses still works.
-    write_private(SSH_DIR / "authorized_keys", f"restrict {pub}\n")
+    # Keys a teammate appended are kept; the generated one is (re)written first.
+    auth = SSH_DIR / "authorized_keys"
+    others = []
+    with contextlib.suppress(OSError):
+        others = [ln for ln in auth.read_text().splitlines()
+                  if ln.strip() and pub.split()[1] not in ln]
+    write_private(auth, "".join(f"{ln}\n" for ln in [f"restrict {pub}", *others]))
     host_pub = HOST_KEY.with_suffix(".pub").read_text().split()
     known = f"[{PUBLIC_HOST}]:{SSH_PORT} {host_pub[0]} {host_pub[1]}\n"
     if PUBLIC_HOST != "127.0.0.1":
