@@ -52,7 +52,8 @@ smoke: setup  ## the whole graph on the smoke profile, as a DVC experiment
 	$(BIN)/dvc exp run -S profile=smoke
 
 unit: setup  ## unit tests only
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q -m "not team"
+	$(BIN)/python -m pytest -q -m team  # one process: the team tests share one set of services
 
 test: unit repro-check  ## unit tests, then the reproducibility check
 

@@ -25,7 +25,8 @@ TEAM_PY = REPO / "tools" / "team.py"
 TEAM = REPO / ".team"
 BIN = Path(sys.executable).parent
 
-# one worker runs them all (make unit uses --dist loadgroup): they share one set of services
+# They share one set of services: `make unit` runs them in a pytest process of their own
+# (`-m team`), never split across xdist workers.
 pytestmark = [pytest.mark.team, pytest.mark.xdist_group("team")]
 
 # The run logged by test_a_run_is_a_row_in_postgresql, looked for again after down + up.

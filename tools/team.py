@@ -477,6 +477,13 @@ def mlflow_start(pg_password: str) -> None:
     admin_pw = secret("admin_password")
     if mlflow_running():
         say(f"MLflow server already runs at {mlflow_url()} (pid {read_pid(MLFLOW_PID)})")
+        end = time.time() + HEALTH_TIMEOUT  # it may still be starting (or stopping)
+        while http("GET", "/health", timeout=3)[0] != 200:
+            if time.time() > end or not mlflow_running():
+                raise TeamError(f"the MLflow server (pid {read_pid(MLFLOW_PID)}) does not answer "
+                                f"{mlflow_url()}/health: `python tools/team.py down`, then `up` "
+                                f"again; see {MLFLOW_LOG}")
+            time.sleep(1)
     else:
         check_port("MLflow server", HOST, MLFLOW_PORT, "REPROZOO_TEAM_MLFLOW_PORT")
         ARTIFACTS.mkdir(exist_ok=True)
