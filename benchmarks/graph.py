@@ -23,21 +23,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from reprozoo.cli.repro_check import make_copy  # noqa: E402
+
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 
 
 def scratch_copy(profile: str) -> Path:
     work = ROOT / f".scratch/bench-graph-{profile}"
-    shutil.rmtree(work, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        if (ROOT / rel).is_file() and not rel.startswith(".scratch/"):
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, work / rel)
-    params = work / "params.yaml"
-    params.write_text(re.sub(r"(?m)^profile:\s*\S+", f"profile: {profile}", params.read_text()))
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    make_copy(ROOT, work, profile)
     return work
 
 

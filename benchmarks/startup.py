@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from reprozoo.cli.repro_check import make_copy  # noqa: E402
+
 REPEAT = 3
 
 
@@ -31,14 +34,8 @@ def timed(cmd: list[str], cwd: Path, env: dict) -> float:
 
 def main() -> None:
     work = ROOT / ".scratch/bench-startup"
-    shutil.rmtree(work, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for rel in files:
-        (work / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, work / rel)
+    make_copy(ROOT, work, "smoke")  # the tracked tree, profile smoke, its own git repo
     params = work / "params.yaml"
-    params.write_text(re.sub(r"(?m)^profile:\s*\S+", "profile: smoke", params.read_text()))
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     try:
         subprocess.run(["dvc", "repro", "-q", "prepare@mnist"], cwd=work, env=env, check=True,
