@@ -25,6 +25,10 @@ def _project_interpreter() -> None:
     """Run under the project's venv (.venv beside pipelines/) even when DVC was started
     from another Python: `dvc repro` then works with or without the venv activated."""
     venv = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".venv"))
+    if not os.path.isdir(venv) and os.environ.get("DVC_ROOT"):
+        # A queued experiment runs in DVC's temporary copy (.dvc/tmp/exps/<tmp>/), which
+        # holds only git-tracked files: the venv is the project's, at DVC_ROOT.
+        venv = os.path.realpath(os.path.join(os.environ["DVC_ROOT"], ".venv"))
     python = os.path.join(venv, "bin", "python")
     if os.path.realpath(sys.prefix) != venv and os.path.exists(python) \
             and not os.environ.get("REPROZOO_NO_REEXEC"):

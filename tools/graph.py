@@ -36,7 +36,7 @@ EXCLUDED = {
 # What every stage but fetch (whose outputs are checked against fixed hashes) also
 # depends on: the locked library versions and the CPU pins applied before they load.
 ENVIRONMENT = ["requirements.lock", "src/reprozoo/cpu_pins.py"]
-SLOTS = 3  # code slots per foreach item (DVC cannot splice a per-item list into deps)
+SLOTS = 4  # code slots per foreach item (DVC cannot splice a per-item list into deps)
 
 
 def module_file(name: str) -> Path | None:

@@ -565,6 +565,80 @@ def ensure_viewer(admin_pw: str) -> None:
                         f"({last_line(body)[:200]})")
 
 
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def api(method: str, path: str, auth: tuple[str, str], body: dict | None = None) -> dict:
+    """One authenticated REST call that must succeed (raises TeamError otherwise)."""
+    status, text = http(method, path, auth=auth, body=body, timeout=30)
+    if status != 200:
+        raise TeamError(f"{method} {path}: HTTP {status} ({last_line(text)[:200]})")
+    return json.loads(text or "{}")
+
+
+def close_orphan_runs(admin_pw: str) -> list[str]:
+    """Close as FAILED the runs left RUNNING by a process of this host that is gone.
+
+    A stage keeps its results when the server dies under it (README "Tracking"), but the
+    run it was logging to stays RUNNING on the server. Its identity tags (reprozoo.host,
+    reprozoo.pid: what tracking.close_orphans reads too) say whether its process is gone;
+    runs of other hosts, or of a process still alive, are left alone. Returns the run ids."""
+    auth = (ADMIN_USER, admin_pw)
+    host = socket.gethostname()
+    exp_ids: list[str] = []
+    token = None
+    while True:
+        body = {"max_results": 1000, "view_type": "ACTIVE_ONLY", **({"page_token": token} if token else {})}
+        page = api("POST", "/api/2.0/mlflow/experiments/search", auth, body)
+        exp_ids += [e["experiment_id"] for e in page.get("experiments", [])]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    closed = []
+    for i in range(0, len(exp_ids), 100):
+        token = None
+        while True:
+            body = {"experiment_ids": exp_ids[i:i + 100], "max_results": 1000,
+                    "filter": "attributes.status = 'RUNNING'",
+                    **({"page_token": token} if token else {})}
+            page = api("POST", "/api/2.0/mlflow/runs/search", auth, body)
+            for run in page.get("runs", []):
+                tags = {t["key"]: t.get("value", "") for t in run.get("data", {}).get("tags", [])}
+                pid = tags.get("reprozoo.pid", "")
+                if tags.get("reprozoo.host") != host or not pid.isdigit() or pid_alive(int(pid)):
+                    continue
+                run_id = run["info"]["run_id"]
+                api("POST", "/api/2.0/mlflow/runs/set-tag", auth,
+                    {"run_id": run_id, "key": "reprozoo.closed_by",
+                     "value": "tools/team.py up: its process is gone"})
+                api("POST", "/api/2.0/mlflow/runs/update", auth,
+                    {"run_id": run_id, "status": "FAILED", "end_time": int(time.time() * 1000)})
+                closed.append(run_id)
+            token = page.get("next_page_token")
+            if not token:
+                break
+    return closed
+
+
+def close_orphans_on_up() -> None:
+    """`up`'s courtesy: a failure here is one warning line, never a reason to fail `up`."""
+    try:
+        closed = close_orphan_runs(secret("admin_password"))
+    except (TeamError, ValueError, KeyError) as exc:
+        say(f"warning: could not check for runs left RUNNING ({exc})")
+        return
+    if closed:
+        say(f"closed {len(closed)} MLflow run(s) left RUNNING by a process of this host that is "
+            f"gone (status FAILED, tag reprozoo.closed_by): {', '.join(closed)}")
+
+
 def stop_pid(pid_file: Path, name: str, *, group: bool) -> bool:
     pid = read_pid(pid_file)
     if not ours(pid):
@@ -744,6 +818,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     pg_start()
     pg_password = pg_provision()
     mlflow_start(pg_password)
+    close_orphans_on_up()
     sshd_start()
     dvc_configure()
     write_env()

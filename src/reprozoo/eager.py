@@ -52,8 +52,6 @@ def install() -> bool:
         return True
     if "torch._dynamo" in sys.modules:
         return False
-    import torch
-
     for cls in _classes():
         for name, attr in list(vars(cls).items()):
             inner = getattr(attr, "__wrapped__", None)
@@ -68,5 +66,4 @@ def install() -> bool:
                 # the wrapper looks for this cached "disabled" function before importing
                 inner.__dynamo_disable = inner
     _DONE = True
-    del torch
     return True

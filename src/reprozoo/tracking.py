@@ -1,7 +1,9 @@
 """The one module that talks to MLflow.
 
 Default store: ``sqlite:///<root>/mlflow.db`` with artifacts under ``<root>/mlruns``,
-where <root> is the project root the caller names (the stage scripts pass DVC's root).
+where <root> is the project root the caller names (the stage scripts pass DVC's root;
+a root inside one of DVC's temporary experiment workspaces, ``<project>/.dvc/tmp/exps/…``,
+which DVC deletes after the run, means the project around it).
 ``MLFLOW_TRACKING_URI`` overrides the store (a real server). One experiment per family
 (``reprozoo/<family>``), one run per training stage; the evaluate stage finds that run
 again by the SHA-256 of the model file it evaluates and adds the test metrics to it.
@@ -33,8 +35,36 @@ from reprozoo.metrics import flatten
 MODEL_TAG = "reprozoo.model_sha256"
 
 
+_EXP_TEMP = (".dvc", "tmp", "exps")
+
+
+def _exp_workspace_project(path: Path) -> Path | None:
+    """The project whose DVC queue (or `dvc exp run --temp`) runs in `path`: DVC runs such
+    experiments in a temporary copy, <project>/.dvc/tmp/exps/<tmpdir>, removed afterwards."""
+    parts = Path(path).resolve().parts
+    for i in range(1, len(parts) - len(_EXP_TEMP)):
+        if parts[i:i + len(_EXP_TEMP)] == _EXP_TEMP:
+            return Path(*parts[:i])
+    return None
+
+
+def store_home(root: Path) -> Path:
+    """Where the default store lives: the project root, never a temporary experiment copy
+    (DVC 3 already exports the project's root as DVC_ROOT there; this also covers callers
+    that pass the working directory)."""
+    return _exp_workspace_project(Path(root)) or Path(root).resolve()
+
+
+def checkout_dir(root: Path) -> Path:
+    """The git checkout whose code and params this process runs: the temporary experiment
+    copy when it runs in one (its HEAD is the experiment's baseline, its changes are the
+    experiment's -S overrides), else `root`."""
+    cwd = Path.cwd()
+    return cwd if _exp_workspace_project(cwd) is not None else Path(root)
+
+
 def tracking_uri(root: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{store_home(root) / 'mlflow.db'}"
 
 
 def git_identity(root: Path) -> dict[str, str]:
@@ -119,8 +149,9 @@ class MlflowTracker(NullTracker):
 
     enabled = True
 
-    def __init__(self, client: Any, run_id: str):
+    def __init__(self, client: Any, run_id: str, uri: str = ""):
         self.client, self.run_id = client, run_id
+        self.uri = uri or getattr(client, "tracking_uri", "") or "(unknown store)"
         self.broken = False
 
     def _safely(self, what: str, fn: Any) -> None:
@@ -130,8 +161,12 @@ class MlflowTracker(NullTracker):
             fn()
         except Exception as exc:  # noqa: BLE001 - any client/server error: keep the results
             self.broken = True
-            print(f"warning: MLflow {what} failed ({_first_line(exc)}); no more tracking for "
-                  "this run, results are kept", file=sys.stderr)
+            left = ""
+            if what == "set_terminated":
+                left = (f"; run {self.run_id} stays RUNNING there until the next train stage of "
+                        "this family or `tools/team.py up` (make team-up) closes it as FAILED")
+            print(f"warning: MLflow {what} failed at {self.uri} ({_first_line(exc)}); no more "
+                  f"tracking for this run, results are kept{left}", file=sys.stderr)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         import time
@@ -204,8 +239,17 @@ def _open(family: str, root: Path, uri: str) -> tuple[Any, str]:
         return client, exp.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:"):
-        artifact_location = (Path(root).resolve() / "mlruns").as_uri()
-    return client, client.create_experiment(name, artifact_location=artifact_location)
+        artifact_location = (store_home(root) / "mlruns").as_uri()
+    try:
+        return client, client.create_experiment(name, artifact_location=artifact_location)
+    except Exception as exc:
+        # Parallel stages (`dvc queue start -j 2`) race to create the family's experiment:
+        # the loser finds the one the winner made.
+        if getattr(exc, "error_code", None) == "RESOURCE_ALREADY_EXISTS":
+            exp = client.get_experiment_by_name(name)
+            if exp is not None:
+                return client, exp.experiment_id
+        raise
 
 
 @contextlib.contextmanager
@@ -226,7 +270,7 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         "reprozoo.pid": str(os.getpid()),
         "params_hash": params_hash(params),
         "command": " ".join(sys.argv),
-        **git_identity(Path(root)),
+        **git_identity(checkout_dir(root)),
         **tags,
     }
     from reprozoo.errors import TrackingError
@@ -235,7 +279,7 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
         raise TrackingError(_store_error(tracking_uri(root), exc)) from None
-    tracker = MlflowTracker(client, run.info.run_id)
+    tracker = MlflowTracker(client, run.info.run_id, tracking_uri(root))
     tracker.log_params(params)
     try:
         yield tracker
@@ -292,4 +336,4 @@ def find_training_run(family: str, model_file: Path, *, enabled: bool, root: Pat
         print(f"note: no MLflow run holds model {model_file} ({digest[:12]}); "
               "test metrics go to reports/ only", file=sys.stderr)
         return NullTracker()
-    return MlflowTracker(client, runs[0].info.run_id)
+    return MlflowTracker(client, runs[0].info.run_id, tracking_uri(root))

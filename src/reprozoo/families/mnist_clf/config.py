@@ -21,6 +21,7 @@ class Config:
     dropout: float = param(0.0, ge=0.0, lt=1.0)
     patience: int = param(5, gt=0, doc="epochs without a lower validation loss before stopping")
     augment: bool = False
+    nproc: int = param(1, ge=1, doc="training processes (torchrun + DDP) sharing each batch")
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(arch=self.arch, hidden=self.hidden, dropout=self.dropout)

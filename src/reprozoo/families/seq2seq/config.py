@@ -30,6 +30,7 @@ class Config:
     beam: int = param(4, ge=1, doc="beam width at evaluation (1 = greedy only)")
     decode_max_len: int = param(30, ge=1, doc="longest output in tokens")
     valid_limit: int = param(500, ge=0, doc="valid pairs scored for BLEU each epoch (0 = all)")
+    nproc: int = param(1, ge=1, doc="training processes (torchrun + DDP) sharing each batch")
 
     def model_config(self, src_vocab: int, tgt_vocab: int) -> ModelConfig:
         """The network's config; the vocabulary sizes come from the data (or checkpoint)."""

@@ -20,6 +20,7 @@ class Config:
     latent2_epochs: int = param(10, ge=0, doc="epochs of the extra 2-d latent model (0 = none)")
     iwae_k: int = param(1000, gt=0, doc="importance samples per test image")
     iwae_limit: int = param(0, ge=0, doc="IWAE on at most this many test images (0 = all)")
+    nproc: int = param(1, ge=1, doc="training processes (torchrun + DDP) sharing each batch")
 
     def model_config(self) -> ModelConfig:
         """The main model: hidden-latent_dim."""

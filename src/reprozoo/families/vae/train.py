@@ -7,9 +7,10 @@ import time
 
 import torch
 
-from reprozoo import checkpoint, plots, progress
+from reprozoo import checkpoint, distributed, plots, progress
 from reprozoo.context import Context
 from reprozoo.data import mnist
+from reprozoo.distributed import SINGLE, Group
 from reprozoo.metrics import check_finite, check_not_diverged
 from reprozoo.runtime import generator
 
@@ -27,8 +28,11 @@ def subset(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[tor
 
 
 def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context, epochs: int,
-        tag: str) -> dict[str, float]:
+        tag: str, group: Group = SINGLE) -> dict[str, float]:
+    """Adam on mini-batches; with several processes each rank takes its part of every
+    global batch (the noise is drawn for the whole batch, so every rank's RNG stays in step)."""
     g = generator(ctx.seed, ctx.device)
+    net = group.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only; the loss is summed in fp32
     start_loss = float(test_loss(model, xv, ctx.seed + 1))
@@ -40,12 +44,16 @@ def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context
         for i in range(0, len(x), cfg.batch_size):
             xb = x[order[i:i + cfg.batch_size]]
             eps = torch.randn((len(xb), model.fc_mu.out_features), generator=g, device=g.device)
+            if not group.usable(len(xb)):
+                continue
+            xb, eps = group.part(xb), group.part(eps)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
-                _, loss = model(xb, eps)
+                _, loss = net(xb, eps)
             opt.zero_grad(set_to_none=True)
             loss.mean().backward()
             opt.step()
             total += loss.detach().sum()
+        group.sum(total)
         train_loss = check_finite(float(total) / len(x), epoch)
         valid_loss = float(test_loss(model, xv, ctx.seed + 1))
         ctx.log_step(epoch, **{f"train_loss{tag}": train_loss, f"valid_loss{tag}": valid_loss})
@@ -56,16 +64,39 @@ def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context
     return {f"train_loss{tag}": train_loss, f"valid_loss{tag}": valid_loss}
 
 
+def fit_worker(job: dict, rt, group: Group) -> dict:
+    """One rank of a `nproc > 1` run (reprozoo.distributed): both fits on its parts."""
+    ctx = distributed.worker_context(job, rt)
+    cfg = job["cfg"]
+    x, _ = subset(*mnist.to_tensors(ctx.data_dir, "train", ctx.device), cfg.train_limit, ctx.seed)
+    xv, _ = mnist.to_tensors(ctx.data_dir, "valid", ctx.device)
+    model = VAE(cfg.model_config()).to(ctx.device)
+    model.load_state_dict(job["init"]["main"])
+    final = fit(model, cfg, x, xv, ctx, cfg.epochs, "", group)
+    out = {"state": {"main": model.state_dict()}, "final": final}
+    if "latent2" in job["init"]:
+        model2 = VAE(cfg.latent2_model_config()).to(ctx.device)
+        model2.load_state_dict(job["init"]["latent2"])
+        out["latent2_start"] = len(ctx.history)
+        final.update(fit(model2, cfg, x, xv, ctx, cfg.latent2_epochs, "_latent2", group))
+        out["state"]["latent2"] = model2.state_dict()
+    out["history"] = ctx.history
+    return out
+
+
 def train(cfg: Config, ctx: Context) -> dict[str, float]:
+    distributed.check_nproc(cfg.nproc, cfg.batch_size)
     x, y = subset(*mnist.to_tensors(ctx.data_dir, "train", ctx.device), cfg.train_limit, ctx.seed)
     xv, _ = mnist.to_tensors(ctx.data_dir, "valid", ctx.device)
     torch.manual_seed(ctx.seed)
     model = VAE(cfg.model_config()).to(ctx.device)
+    groups = {"loss (BCE+KL per image)": ["train_loss", "valid_loss"]}
+    if cfg.nproc > 1:
+        return _train_distributed(cfg, ctx, model, groups)
     t0 = time.perf_counter()
     final = fit(model, cfg, x, xv, ctx, cfg.epochs, "")
     ctx.tracker.log_metrics({"train_seconds": time.perf_counter() - t0})
     state = {"main": model.state_dict()}
-    groups = {"loss (BCE+KL per image)": ["train_loss", "valid_loss"]}
     if cfg.latent2_epochs:
         torch.manual_seed(ctx.seed + 1)
         model2 = VAE(cfg.latent2_model_config()).to(ctx.device)
@@ -80,6 +111,35 @@ def train(cfg: Config, ctx: Context) -> dict[str, float]:
                 main_rows.append(row)
         ctx.history[:] = main_rows
         state["latent2"] = model2.state_dict()
+    return _finish(cfg, ctx, state, groups, final)
+
+
+def _train_distributed(cfg: Config, ctx: Context, model: VAE, groups: dict) -> dict[str, float]:
+    """Both fits on cfg.nproc processes (reprozoo.distributed), from the same initial weights
+    as a 1-process run; rank 0's history is logged here as if it ran in this process."""
+    init = {"main": {k: v.cpu() for k, v in model.state_dict().items()}}
+    if cfg.latent2_epochs:
+        torch.manual_seed(ctx.seed + 1)
+        init["latent2"] = {k: v.cpu() for k, v in VAE(cfg.latent2_model_config()).state_dict().items()}
+    t0 = time.perf_counter()
+    out = distributed.launch("reprozoo.families.vae.train:fit_worker",
+                             distributed.job_for(cfg, ctx, init=init), cfg.nproc)
+    ctx.tracker.log_metrics({"train_seconds": time.perf_counter() - t0})
+    history = out["history"]
+    if "latent2_start" in out:  # the 2-d model's epochs become extra columns, as above
+        main_rows, extra = history[:out["latent2_start"]], history[out["latent2_start"]:]
+        for row in extra:
+            if row["step"] <= len(main_rows):
+                main_rows[int(row["step"]) - 1].update(row)
+            else:
+                main_rows.append(row)
+        history = main_rows
+    distributed.absorb(ctx, history)
+    return _finish(cfg, ctx, out["state"], groups, out["final"])
+
+
+def _finish(cfg: Config, ctx: Context, state: dict, groups: dict, final: dict) -> dict[str, float]:
+    if "latent2" in state:
         groups["2-d latent model"] = ["train_loss_latent2", "valid_loss_latent2"]
     plots.learning_curves(ctx.history, ctx.report_dir / "learning_curves.png", groups=groups,
                           title=f"{ctx.name}: {cfg.hidden}-{cfg.latent_dim} VAE")
