@@ -11,7 +11,7 @@ ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: setup lock repro smoke unit test repro-check ui bench graph clean help
+.PHONY: setup lock repro smoke unit test repro-check ui bench bench-gpu bench-gpu-tiny graph clean help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -63,8 +63,14 @@ repro-check: setup  ## smoke graph twice from scratch; every output hash must ma
 ui: setup  ## the MLflow UI on the runs in ./mlflow.db
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --port 5000
 
-bench: setup  ## run every benchmark into reports/bench/
-	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+bench: setup  ## run every CPU benchmark into reports/bench/ (bench-gpu: its own target)
+	@for b in benchmarks/*.py; do [ $$b = benchmarks/gpu.py ] && continue; echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+bench-gpu: setup  ## full profile of the torch families on the GPU (CPU if none) in <= 15 min: reports/bench/gpu-<device>.json
+	$(BIN)/python benchmarks/gpu.py $(BENCH_GPU_ARGS)
+
+bench-gpu-tiny: setup  ## the same on CPU with tiny schedules (a few minutes; writes .scratch/gpu-tiny-cpu.json)
+	$(BIN)/python benchmarks/gpu.py --tiny
 
 graph: setup  ## rewrite dvc.yaml from params.yaml and the code's imports
 	$(BIN)/python tools/graph.py

@@ -1,11 +1,16 @@
 """The fetch stage: verified sources, refusal of bad files, nothing left behind."""
 
+import dataclasses
+import gzip
+import hashlib
+import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from reprozoo.data import fetch, registry
+from reprozoo.data import fetch, mnist, registry
 from reprozoo.data.registry import Dataset, FileSpec
 from reprozoo.errors import DataError
 from reprozoo.io import sha256_file
@@ -93,3 +98,86 @@ def test_fetch_stage_exits_1_with_one_line_error(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith("error: groceries.csv: no source")
     assert "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- full MNIST (payload hashes)
+# The mirror's mnist/*.gz were recompressed (gzip -n -9): their bytes differ from the
+# canonical downloads', their decompressed IDX bytes do not. The registry verifies those.
+
+def mnist_files(*names: str) -> Dataset:
+    """The registered full MNIST restricted to `names` (small files keep the tests fast)."""
+    ds = registry.get("mnist")
+    return dataclasses.replace(ds, files=tuple(s for s in ds.files if s.name in names))
+
+
+def mnist_mirror(tmp_path: Path, real_mirror: Path, name: str, data: bytes) -> Path:
+    """A mirror whose mnist/<name> holds `data` (bytes of a .gz)."""
+    m = tmp_path / "mirror"
+    (m / "mnist").mkdir(parents=True)
+    (m / "mnist" / name).write_bytes(data)
+    return m
+
+
+def test_full_mnist_from_the_mirror_is_verified_by_its_decompressed_payload(tmp_path, mirror):
+    dest = tmp_path / "raw" / "mnist"
+    sources = fetch.fetch(registry.get("mnist"), dest, mirror=mirror, offline=True)
+    assert set(sources) == {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                            "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}
+    assert all(s.startswith(f"mirror {mirror / 'mnist'}") for s in sources.values())
+    manifest = json.loads((dest / "MANIFEST.json").read_text())
+    for spec in registry.get("mnist").files:
+        # stored as served; verified by the decompressed bytes (the mirror README's hashes)
+        assert (dest / spec.name).read_bytes() == (mirror / "mnist" / spec.name).read_bytes()
+        assert hashlib.sha256(gzip.decompress((dest / spec.name).read_bytes())).hexdigest() \
+            == spec.payload_sha256
+        assert manifest["files"][spec.name] == {"payload_sha256": spec.payload_sha256}
+    x = mnist.read_idx(dest / "train-images-idx3-ubyte.gz")
+    assert x.shape == (60000, 28, 28)
+
+
+def test_recompressed_copy_with_the_same_payload_is_accepted_from_mirror_and_download(tmp_path, mirror):
+    name = "t10k-labels-idx1-ubyte.gz"
+    original = (mirror / "mnist" / name).read_bytes()
+    again = gzip.compress(gzip.decompress(original), compresslevel=1, mtime=12345)
+    assert again != original
+    m = mnist_mirror(tmp_path, mirror, name, again)
+    fetch.fetch(mnist_files(name), tmp_path / "a", mirror=m, offline=True)
+    assert (tmp_path / "a" / name).read_bytes() == again
+    # the canonical-download path, served from a file:// URL (no network needed)
+    ds = mnist_files(name)
+    ds = dataclasses.replace(ds, files=(dataclasses.replace(
+        ds.files[0], mirror=None, urls=((m / "mnist" / name).as_uri(),)),))
+    sources = fetch.fetch(ds, tmp_path / "b", mirror=None, offline=False)
+    assert sources[name].startswith("file://")
+    assert (tmp_path / "b" / name).read_bytes() == again
+
+
+def test_altered_payload_is_refused_naming_the_file_and_both_hashes(tmp_path, mirror):
+    name = "t10k-labels-idx1-ubyte.gz"
+    payload = bytearray(gzip.decompress((mirror / "mnist" / name).read_bytes()))
+    payload[100] ^= 1                                   # one label byte changed
+    m = mnist_mirror(tmp_path, mirror, name, gzip.compress(bytes(payload), mtime=0))
+    dest = tmp_path / "raw" / "mnist"
+    with pytest.raises(DataError) as exc:
+        fetch.fetch(mnist_files(name), dest, mirror=m, offline=True)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"{name}: sha256 of the decompressed payload mismatch from mirror")
+    assert mnist_files(name).files[0].payload_sha256 in msg              # expected
+    assert hashlib.sha256(payload).hexdigest() in msg                   # actual
+    assert list((tmp_path / "raw").iterdir()) == []                     # nothing behind
+
+
+@pytest.mark.parametrize("cut", [0.5, -4])  # half the stream; only the trailer's size field
+def test_truncated_gz_is_refused(tmp_path, mirror, cut):
+    name = "t10k-images-idx3-ubyte.gz"
+    data = (mirror / "mnist" / name).read_bytes()
+    m = mnist_mirror(tmp_path, mirror, name, data[:int(len(data) * cut)] if cut > 0 else data[:cut])
+    with pytest.raises(DataError) as exc:
+        fetch.fetch(mnist_files(name), tmp_path / "raw" / "mnist", mirror=m, offline=True)
+    msg = str(exc.value)
+    expected = mnist_files(name).files[0].payload_sha256
+    assert "\n" not in msg and msg.startswith(f"{name}: sha256 of the decompressed payload mismatch")
+    assert f"expected {expected}, got " in msg and "not a complete gzip stream" in msg
+    assert re.search(r"got [0-9a-f]{64} \(size \d+ bytes, \d+ decompressed", msg)  # actual
+    assert list((tmp_path / "raw").iterdir()) == []

@@ -4,11 +4,17 @@ Nothing unverified is ever left in the destination: files are gathered in a hidd
 staging folder beside it, each is hashed, and only a complete, verified set replaces
 the destination (one rename). A mismatch names the file, the expected and actual hash
 and the source, and removes the staging folder.
+
+A file registered with a `payload_sha256` (the full MNIST) is verified by the SHA-256 of
+its decompressed bytes, so the mirror's recompressed `.gz` and the canonical one both
+pass; the `.gz` is stored as the source served it (the prepare stage reads the payload).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import gzip
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -18,12 +24,13 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Literal
 
 from reprozoo.data.registry import Dataset, FileSpec
 from reprozoo.errors import DataError
-from reprozoo.io import file_digest, write_json
+from reprozoo.io import CHUNK, file_digest, write_json
 
 MIRROR_ENV = "REPROZOO_DATA_MIRROR"
 MnistVariant = Literal["mnist", "mnist-5k", "fashion-mnist"]
@@ -42,13 +49,39 @@ class FetchConfig:
 RETRY_WAIT_S = 2.0  # first back-off between download attempts (doubles, at most 8 s)
 
 
+def payload_digest(path: Path) -> tuple[str, int, str | None]:
+    """SHA-256 of a gzip file's decompressed bytes: (hex digest, bytes decompressed, problem).
+
+    `problem` is None for a complete, CRC-checked stream; else why decompression stopped
+    (truncated, corrupt), and the digest is that of the bytes decompressed before it."""
+    h, n = hashlib.sha256(), 0
+    try:
+        with gzip.open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+                n += len(chunk)
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        return h.hexdigest(), n, f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return h.hexdigest(), n, None
+
+
 def verify(path: Path, spec: FileSpec, source: str) -> None:
-    algo, expected = ("sha256", spec.sha256) if spec.sha256 else ("md5", spec.md5)
-    actual = file_digest(path, algo)
-    if actual != expected:
-        raise DataError(f"{spec.name}: {algo} mismatch from {source}: expected {expected}, "
-                        f"got {actual} (size {path.stat().st_size} bytes); the file is corrupted, "
-                        "truncated or a different release and was not used")
+    kind, expected = spec.check
+    size = path.stat().st_size
+    if kind == "payload_sha256":
+        actual, n, problem = payload_digest(path)
+        what = "sha256 of the decompressed payload"
+        detail = f"size {size} bytes, {n} decompressed" + (
+            f"; not a complete gzip stream: {problem}" if problem else "")
+        if actual == expected and problem is None:
+            return
+    else:
+        what, actual, detail = kind, file_digest(path, kind), f"size {size} bytes"
+        if actual == expected:
+            return
+    raise DataError(f"{spec.name}: {what} mismatch from {source}: expected {expected}, "
+                    f"got {actual} ({detail}); the file is corrupted, truncated or a different "
+                    "release and was not used")
 
 
 def _local_path(ref: str) -> Path | None:
@@ -176,8 +209,7 @@ def fetch(dataset: Dataset, dest: Path, *, mirror: str | Path | None = None,
         write_json(staging / "MANIFEST.json", {
             "dataset": dataset.name, "description": dataset.description,
             "license": dataset.license,
-            "files": {s.name: {"sha256" if s.sha256 else "md5": s.sha256 or s.md5}
-                      for s in dataset.files},
+            "files": {s.name: dict([s.check]) for s in dataset.files},
         })
         if dest.exists():
             shutil.rmtree(dest)

