@@ -33,7 +33,7 @@ from reprozoo.io import sha256_file  # noqa: E402
 
 # family: (overrides of its params.yaml section, validation metric, kind of tolerance)
 RUNS = {
-    "cnn": ({"epochs": 3, "patience": 40}, "valid_acc", "abs"),
+    "cnn": ({"epochs": 2, "patience": 40}, "valid_acc", "abs"),
     "mlp": ({"epochs": 10, "patience": 40}, "valid_acc", "abs"),
     "vae": ({"epochs": 10, "latent2_epochs": 0}, "valid_loss", "rel"),
     "seq2seq": ({"epochs": 1, "train_limit": 10000}, "valid_loss", "rel"),

@@ -53,3 +53,36 @@ def test_an_interrupted_run_is_closed_as_killed(store, tmp_path):
             run_id = tracker.run_id
             raise KeyboardInterrupt
     assert client.get_run(run_id).info.status == "KILLED"
+
+
+def test_parallel_stages_share_a_fresh_sqlite_store(tmp_path, monkeypatch):
+    """`dvc queue start -j 2` on a clone without mlflow.db: the stages that open the store
+    at once all get it (MLflow's first-use migration is serialized), and the family's
+    experiment once."""
+    import sys
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    code = ("import sys; from pathlib import Path; from reprozoo import tracking; "
+            "c, e = tracking._client_and_experiment('demo', Path(sys.argv[1])); "
+            "r = c.create_run(e); c.set_terminated(r.info.run_id); print(e)")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stdout.read().strip(), p.stderr.read()) for p in procs]
+    assert all(rc == 0 for rc, _, _ in results), [err[-500:] for _, _, err in results]
+    assert len({out for _, out, _ in results}) == 1  # one experiment
+    client, exp_id = tracking._client_and_experiment("demo", tmp_path)
+    assert len(client.search_runs([exp_id])) == 2
+
+
+def test_a_dvc_temporary_workspace_logs_to_the_project(tmp_path, monkeypatch):
+    """DVC runs queued experiments in <project>/.dvc/tmp/exps/<tmp>/ and deletes it after:
+    the default store is the project's; the git identity is the copy's (baseline + -S)."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    copy = tmp_path / ".dvc" / "tmp" / "exps" / "tmpab12cd"
+    copy.mkdir(parents=True)
+    assert tracking.tracking_uri(copy) == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    assert tracking.tracking_uri(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+    monkeypatch.chdir(copy)
+    assert tracking.checkout_dir(tmp_path) == copy
+    monkeypatch.chdir(tmp_path)
+    assert tracking.checkout_dir(tmp_path) == tmp_path

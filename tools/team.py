@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Team mode: a shared MLflow tracking server and a DVC artifact remote, as local processes.
 
-    python tools/team.py up       # (make team-up) install what is missing, start, write .team/env
+    python tools/team.py up       # (make team-up) install what is missing, start, write .team/env;
+                                  # close the runs left RUNNING by processes of this host that are gone
     python tools/team.py status   # what runs, where
     python tools/team.py down     # (make team-down) stop everything; no data is lost
     python tools/team.py lock     # re-resolve requirements-team.lock (pip-tools, with hashes)
@@ -885,8 +886,9 @@ def main(argv: list[str] | None = None) -> int:
                "After `up`: `source .team/env`. See docs/team.md.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("up", help="install what is missing, start the three services, write .team/env "
-                              "(idempotent)").set_defaults(fn=cmd_up)
+    sub.add_parser("up", help="install what is missing, start the three services, write .team/env, "
+                              "close as FAILED the runs left RUNNING by processes of this host that "
+                              "are gone (idempotent)").set_defaults(fn=cmd_up)
     sub.add_parser("down", help="stop the services (the data in .team/ stays)").set_defaults(fn=cmd_down)
     sub.add_parser("status", help="what runs (exit 0 when all three do, 3 otherwise)").set_defaults(fn=cmd_status)
     sub.add_parser("lock", help=f"re-resolve {LOCK.name} with pip-tools (hashes, constrained by "

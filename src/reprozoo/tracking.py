@@ -224,12 +224,40 @@ def _open(family: str, root: Path, uri: str) -> tuple[Any, str]:
     # Seconds, not minutes: MLflow's client retries an unreachable server for ~4 minutes.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    first_use: Any = contextlib.nullcontext()
     if uri.startswith("sqlite:///"):
         db = Path(uri[len("sqlite:///"):])
         if (db.exists() and not os.access(db, os.W_OK)) or not os.access(db.parent, os.W_OK):
             raise TrackingError(f"{_fixes(uri)} (not writable: {db if db.exists() else db.parent})")
+        first_use = _sqlite_first_use(db)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    with first_use:
+        return _experiment(family, root, uri)
+
+
+@contextlib.contextmanager
+def _sqlite_first_use(db: Path) -> Iterator[None]:
+    """One process at a time opens the sqlite store until its schema is there.
+
+    MLflow creates and migrates a new store's tables (alembic) on first use; two stages
+    doing that at once (`dvc queue start -j 2` where no mlflow.db exists yet) leave it
+    half-migrated for good ("table _alembic_tmp_tags already exists"). The lock is flock()
+    on the database file itself: SQLite's own locks are fcntl() locks, independent of it."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no parallel queue workers to guard against here
+        yield
+        return
+    with open(db, "ab") as handle:  # an empty file is an empty SQLite database
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _experiment(family: str, root: Path, uri: str) -> tuple[Any, str]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
