@@ -61,6 +61,7 @@ repro-check: setup  ## smoke graph twice from scratch; every output hash must ma
 	$(BIN)/reprozoo repro-check
 
 ui: setup  ## the MLflow UI on the runs in ./mlflow.db
+	@echo "runs table: http://127.0.0.1:5000/#/experiments  (one experiment per family, reprozoo/<family>: tick several and Compare)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --port 5000
 
 bench: setup  ## run every CPU benchmark into reports/bench/ (bench-gpu: its own target)

@@ -50,7 +50,8 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
     exp = client.get_experiment_by_name("reprozoo/slp")
     (run,) = client.search_runs([exp.experiment_id])
-    assert run.info.status == "FINISHED" and run.info.run_name == "train@slp"
+    assert run.info.status == "FINISHED" and run.info.run_name.startswith("slp · smoke · ")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # the ML view, not traces
     assert run.data.params["slp.lr"] == "0.01" and run.data.params["profile"] == "smoke"
     tags = run.data.tags
     for key in ("git.commit", "git.dirty", "params_hash", "device", "torch", "python", "seed",
@@ -58,6 +59,18 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
                 "cpu.capability", "cpu.MKL_CBWR", "cpu.ATEN_CPU_CAPABILITY"):
         assert key in tags, key
     assert tags["reprozoo.model_sha256"] == sha256_file(workspace / "models/slp/model.pt")
+    # MLflow's own tags fill the run page's Source, Created by and Git commit
+    assert tags["mlflow.source.name"] == "pipelines/train.py" or tags["mlflow.source.name"] == "train.py"
+    assert tags["mlflow.source.git.commit"] == tags["git.commit"] and tags["mlflow.user"]
+    # the input, as an MLflow dataset: its digest is the start of the SHA-256 over its files
+    (inp,) = run.inputs.dataset_inputs
+    assert inp.dataset.name == "mnist" and len(inp.dataset.digest) == 32
+    import hashlib
+    import json
+    files = {k[len("data.sha256."):]: v for k, v in tags.items() if k.startswith("data.sha256.")}
+    tree = hashlib.sha256("".join(f"{d}  {f}\n" for f, d in sorted(files.items())).encode()).hexdigest()
+    assert json.loads(inp.dataset.profile)["sha256"] == tree and inp.dataset.digest == tree[:32]
+    assert json.loads(inp.dataset.profile)["fetched"]  # the hashes the fetch stage verified
     assert tags["cpu.MKL_CBWR"] == "AVX2,STRICT" and tags["cpu.capability"] in ("AVX2", "DEFAULT")
     assert tags["data.sha256.data/processed/mnist/x_train.npy"] == sha256_file(
         workspace / "data/processed/mnist/x_train.npy")

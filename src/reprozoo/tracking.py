@@ -33,6 +33,7 @@ from reprozoo.io import sha256_file
 from reprozoo.metrics import flatten
 
 MODEL_TAG = "reprozoo.model_sha256"
+EXPERIMENT_KIND = "mlflow.experimentKind"
 
 
 _EXP_TEMP = (".dvc", "tmp", "exps")
@@ -82,6 +83,69 @@ def git_identity(root: Path) -> dict[str, str]:
 def params_hash(params: Mapping[str, Any]) -> str:
     blob = json.dumps(params, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def run_name(family: str, tags: Mapping[str, str]) -> str:
+    """`<family> · <profile> · <DVC experiment>` (outside an experiment: the short commit),
+    so that runs of one family on two profiles or two experiments differ in chart legends."""
+    where = tags.get("dvc.exp_name") or (tags.get("git.commit") or "")[:7] or "workspace"
+    return f"{family} · {tags.get('profile', '?')} · {where}"
+
+
+def standard_tags(root: Path, git: Mapping[str, str]) -> dict[str, str]:
+    """MLflow's own tags, which fill the run page's Source, Created by and Git commit."""
+    import getpass
+
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    try:
+        source = script.resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        source = script.name
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return {"mlflow.source.name": source, "mlflow.source.type": "LOCAL", "mlflow.user": user,
+            "mlflow.source.git.commit": git.get("git.commit", "none")}
+
+
+def _dataset_of(path: str) -> str:
+    """The input a hashed file belongs to: data/processed/<set>, else the file's folder."""
+    parts = Path(path).parts
+    if len(parts) > 3 and parts[:2] == ("data", "processed"):
+        return "/".join(parts[:3])
+    return path if len(parts) < 2 or parts[0] == "data" else "/".join(parts[:2])
+
+
+def datasets(hashes: Mapping[str, str], root: Path) -> list[Any]:
+    """`data.sha256.<file>` tags grouped into one MLflow dataset input per input folder:
+    name = the folder's last part, digest = the first 32 hex digits of the SHA-256 over its
+    files' SHA-256s (MLflow stores 36 characters at most), source = the folder; the full
+    tree hash and the SHA-256s that the fetch stage verified (data/raw/<set>/MANIFEST.json)
+    are in the dataset's profile."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    groups: dict[str, dict[str, str]] = {}
+    for key, digest in sorted(hashes.items()):
+        if key.startswith("data.sha256."):
+            f = key[len("data.sha256."):]
+            groups.setdefault(_dataset_of(f), {})[f] = digest
+    out = []
+    for folder, files in groups.items():
+        tree = hashlib.sha256("".join(f"{d}  {f}\n" for f, d in files.items()).encode()).hexdigest()
+        name = Path(folder).name
+        profile: dict[str, Any] = {"sha256": tree, "files": len(files)}
+        manifest = Path(root) / "data" / "raw" / name / "MANIFEST.json"
+        if folder.startswith("data/processed/") and manifest.is_file():
+            try:
+                profile["fetched"] = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+            except (OSError, ValueError):
+                pass
+        uri = (Path(root).resolve() / folder).as_uri()
+        ds = Dataset(name=name, digest=tree[:32], source_type="local",
+                     source=json.dumps({"uri": uri}), profile=json.dumps(profile, sort_keys=True))
+        out.append(DatasetInput(dataset=ds, tags=[InputTag(key="mlflow.data.context", value="training")]))
+    return out
 
 
 def data_hashes(paths: list[Path]) -> dict[str, str]:
@@ -264,12 +328,18 @@ def _experiment(family: str, root: Path, uri: str) -> tuple[Any, str]:
     name = f"reprozoo/{family}"
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        if EXPERIMENT_KIND not in exp.tags:  # made before the tag existed here
+            with contextlib.suppress(Exception):
+                client.set_experiment_tag(exp.experiment_id, EXPERIMENT_KIND, "custom_model_development")
         return client, exp.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:"):
         artifact_location = (store_home(root) / "mlruns").as_uri()
     try:
-        return client, client.create_experiment(name, artifact_location=artifact_location)
+        # "custom_model_development": MLflow 3's UI opens the experiment on its runs (the
+        # machine-learning view), not on the empty GenAI traces tab
+        return client, client.create_experiment(name, artifact_location=artifact_location,
+                                                tags={EXPERIMENT_KIND: "custom_model_development"})
     except Exception as exc:
         # Parallel stages (`dvc queue start -j 2`) race to create the family's experiment:
         # the loser finds the one the winner made.
@@ -292,23 +362,27 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         return
     client, exp_id = _client_and_experiment(family, root)
     close_orphans(client, exp_id)
+    git = git_identity(checkout_dir(root))
     all_tags = {
         "reprozoo.family": family,
         "reprozoo.host": socket.gethostname(),
         "reprozoo.pid": str(os.getpid()),
         "params_hash": params_hash(params),
         "command": " ".join(sys.argv),
-        **git_identity(checkout_dir(root)),
+        **git,
+        **standard_tags(root, git),
         **tags,
     }
     from reprozoo.errors import TrackingError
 
     try:
-        run = client.create_run(exp_id, run_name=f"{stage}", tags=all_tags)
+        run = client.create_run(exp_id, run_name=run_name(family, all_tags), tags=all_tags)
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
         raise TrackingError(_store_error(tracking_uri(root), exc)) from None
     tracker = MlflowTracker(client, run.info.run_id, tracking_uri(root))
     tracker.log_params(params)
+    tracker._safely("log_inputs", lambda: client.log_inputs(run.info.run_id,
+                                                            datasets=datasets(all_tags, root)))
     try:
         yield tracker
     except BaseException as exc:
