@@ -184,6 +184,7 @@ def build() -> str:
     for d in fetch_code:
         w(f"        - {d}")
     w("      params:")
+    w("        - profile   # a profile's fetch overrides apply (full: the whole MNIST)")
     w("        - fetch")
     w("      outs:")
     w(f"        - {lay.RAW.as_posix()}/${{item}}")
