@@ -64,14 +64,15 @@ WINDOW: dict[str, dict[str, Any]] = {
     "seq2seq": {"epochs": 5},                                 # of 25
 }
 EPOCH_KEYS = ("epochs", "latent2_epochs")
-# The metrics read from reports/metrics/<family>.json, by family kind; the first is the headline.
+# The metrics read from reports/metrics/<family>.json (reprozoo.vocabulary's headline names),
+# by family kind; the first is the headline.
 METRICS = {
-    "mnist_clf": ("test_accuracy", "test_loss"),
-    "vae": ("test_loss", "test_nll_iwae"),
-    "gan": ("fid_cnn", "coverage.min_class_fraction"),
-    "rbm": ("test_log_likelihood_ais", "logreg_test_accuracy.rbm_features"),
-    "seq2seq": ("bleu", "chrf"),
-    "charrnn": ("test_bits_per_char",),
+    "mnist_clf": ("test/accuracy", "test/loss"),
+    "vae": ("test/loss", "test/nll_iwae"),
+    "gan": ("test/fid", "coverage/min_class_fraction"),
+    "rbm": ("test/log_likelihood", "test/logreg_accuracy"),
+    "seq2seq": ("test/bleu", "test/chrf"),
+    "charrnn": ("test/bits_per_char",),
 }
 AMP_KINDS = ("vae", "gan")   # kinds whose training autocasts to bf16 on CUDA (their own code)
 DATA = {"mnist": ("mnist_clf", "vae", "gan", "rbm"), "tatoeba": ("seq2seq", "charrnn")}

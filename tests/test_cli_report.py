@@ -33,24 +33,24 @@ def test_every_command_has_help():
 
 def test_report_marks_targets_met_and_missed(tmp_path):
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics" / "slp.json").write_text(json.dumps({"test_accuracy": 0.91}))
-    (tmp_path / "metrics" / "cnn.json").write_text(json.dumps({"test_accuracy": 0.90}))
+    (tmp_path / "metrics" / "slp.json").write_text(json.dumps({"test/accuracy": 0.91}))
+    (tmp_path / "metrics" / "cnn.json").write_text(json.dumps({"test/accuracy": 0.90}))
     (tmp_path / "eval" / "cnn").mkdir(parents=True)
     (tmp_path / "eval" / "cnn" / "confusion_matrix.png").write_bytes(b"png")
     md = report.build(tmp_path, "default")
-    assert "| slp | test_accuracy | 0.91 | >= 0.88 | met |" in md
-    assert "| cnn | test_accuracy | 0.9 | >= 0.96 | **missed** |" in md
+    assert "| slp | test/accuracy | 0.91 | >= 0.88 | met |" in md
+    assert "| cnn | test/accuracy | 0.9 | >= 0.96 | **missed** |" in md
     assert "![confusion_matrix](eval/cnn/confusion_matrix.png)" in md
     assert report.build(tmp_path, "default") == md  # a pure function of the files
 
 
 def test_report_says_when_a_target_lies_beyond_the_exact_optimum(tmp_path):
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics" / "ql_taxi.json").write_text(json.dumps({"mean_return": 7.9, "optimal_return": 7.93}))
-    (tmp_path / "metrics" / "ql_frozenlake4.json").write_text(json.dumps({"mean_return": 0.6, "optimal_return": 0.74}))
+    (tmp_path / "metrics" / "ql_taxi.json").write_text(json.dumps({"test/mean_return": 7.9, "test/optimal_return": 7.93}))
+    (tmp_path / "metrics" / "ql_frozenlake4.json").write_text(json.dumps({"test/mean_return": 0.6, "test/optimal_return": 0.74}))
     md = report.build(tmp_path, "default")
-    assert "| ql_taxi | mean_return | 7.9 | >= 8.3 | unreachable: the exact optimum is 7.93 |" in md
-    assert "| ql_frozenlake4 | mean_return | 0.6 | >= 0.73 | **missed** |" in md
+    assert "| ql_taxi | test/mean_return | 7.9 | >= 8.3 | unreachable: the exact optimum is 7.93 |" in md
+    assert "| ql_frozenlake4 | test/mean_return | 0.6 | >= 0.73 | **missed** |" in md
 
 
 def test_repro_check_compares_every_output(tmp_path):
@@ -76,16 +76,16 @@ stages:
 
 def test_report_compares_the_dcgan_fid_with_the_mlp_gans(tmp_path):
     (tmp_path / "metrics").mkdir()
-    gan = {"coverage": {"min_class_fraction": 0.062}}
-    (tmp_path / "metrics" / "gan_mlp.json").write_text(json.dumps({"fid_cnn": 600.0, **gan}))
+    gan = {"coverage/min_class_fraction": 0.062}
+    (tmp_path / "metrics" / "gan_mlp.json").write_text(json.dumps({"test/fid": 600.0, **gan}))
     (tmp_path / "metrics" / "gan_dcgan.json").write_text(
-        json.dumps({"fid_cnn": 700.0, "coverage": {"min_class_fraction": 0.02}}))
+        json.dumps({"test/fid": 700.0, "coverage/min_class_fraction": 0.02}))
     md = report.build(tmp_path, "default")
-    assert "| gan_dcgan | fid_cnn | 700 | <= gan_mlp (600) | **missed** |" in md
-    assert "| gan_mlp | coverage.min_class_fraction | 0.062 | >= 0.05 | met |" in md
-    assert "| gan_dcgan | coverage.min_class_fraction | 0.02 | >= 0.05 | **missed** |" in md
-    (tmp_path / "metrics" / "gan_dcgan.json").write_text(json.dumps({"fid_cnn": 300.0, **gan}))
-    assert "| gan_dcgan | fid_cnn | 300 | <= gan_mlp (600) | met |" in report.build(tmp_path, "default")
+    assert "| gan_dcgan | test/fid | 700 | <= gan_mlp (600) | **missed** |" in md
+    assert "| gan_mlp | coverage/min_class_fraction | 0.062 | >= 0.05 | met |" in md
+    assert "| gan_dcgan | coverage/min_class_fraction | 0.02 | >= 0.05 | **missed** |" in md
+    (tmp_path / "metrics" / "gan_dcgan.json").write_text(json.dumps({"test/fid": 300.0, **gan}))
+    assert "| gan_dcgan | test/fid | 300 | <= gan_mlp (600) | met |" in report.build(tmp_path, "default")
 
 
 def test_repro_check_leaves_nothing_behind_when_interrupted(tmp_path, monkeypatch):
@@ -146,7 +146,7 @@ def test_the_committed_reference_covers_every_smoke_output():
     assert ref["profile"] == "smoke" and ref["cpu_class"].count("/") == 1
     stages = {k.split(":")[0].split("@")[0] for k in ref["outputs"]}
     assert {"fetch", "prepare", "train", "evaluate"} <= stages
-    assert ref["metrics"]["slp"]["test_accuracy"] > 0.5
+    assert ref["metrics"]["slp"]["test/accuracy"] > 0.5
 
 
 def test_stages_pin_the_cpu_before_the_libraries_load():

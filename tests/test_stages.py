@@ -22,8 +22,11 @@ def test_train_and_evaluate_write_model_metrics_and_figures(workspace):
         assert proc.returncode == 0, proc.stderr
     ck = checkpoint.load(workspace / "models/slp/model.pt", family="slp", config_cls=ClfConfig)
     assert ck.config.arch == "slp" and ck.state["1.weight"].shape == (10, 784)
-    metrics = read_json(workspace / "reports/metrics/slp.json")
-    assert 0.6 < metrics["test_accuracy"] <= 1.0 and metrics["n_test"] == 10000
+    metrics = read_json(workspace / "reports/metrics/slp.json")  # the headline, by the vocabulary
+    assert set(metrics) == {"test/accuracy", "test/loss"} and 0.6 < metrics["test/accuracy"] <= 1.0
+    details = read_json(workspace / "reports/eval/slp/details.json")  # the whole evaluation
+    assert details["test_accuracy"] == metrics["test/accuracy"] and details["n_test"] == 10000
+    assert len(details["per_class_accuracy"]) == 10
     assert (workspace / "reports/train/slp/history.csv").read_text().startswith("step,train_loss")
     for fig in ("train/slp/learning_curves.png", "eval/slp/confusion_matrix.png",
                 "eval/slp/winner_neuron.png"):
@@ -48,11 +51,18 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
         proc = run_stage(stage, "slp", cwd=workspace, env={"MLFLOW_TRACKING_URI": ""})
         assert proc.returncode == 0, proc.stderr
     client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
-    exp = client.get_experiment_by_name("reprozoo/slp")
-    (run,) = client.search_runs([exp.experiment_id])
+    exp = client.get_experiment_by_name("reprozoo")  # one experiment, every family
+    (run,) = client.search_runs([exp.experiment_id], filter_string="tags.family = 'slp'")
     assert run.info.status == "FINISHED" and run.info.run_name.startswith("slp · smoke · ")
     assert exp.tags["mlflow.experimentKind"] == "custom_model_development"  # the ML view, not traces
-    assert run.data.params["slp.lr"] == "0.01" and run.data.params["profile"] == "smoke"
+    # params without the family prefix, so `lr` is one column across families
+    assert run.data.params["lr"] == "0.01" and run.data.params["profile"] == "smoke"
+    assert not any(k.startswith("slp.") for k in run.data.params)
+    # metric names from the one vocabulary: per-epoch at step = epoch, test numbers after evaluate
+    assert {"train/loss", "valid/loss", "valid/accuracy", "test/accuracy", "test/loss"} <= set(run.data.metrics)
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "valid/accuracy")]
+    # step = epoch; the run's final value (the kept model's) sits at the last epoch
+    assert sorted(set(steps)) == list(range(1, max(steps) + 1)) and steps[:-1] == sorted(set(steps))
     tags = run.data.tags
     for key in ("git.commit", "git.dirty", "params_hash", "device", "torch", "python", "seed",
                 "cuda", "profile", "dvc.stage", "reprozoo.model_sha256", "env.lock_sha256", "cpu.model",
@@ -74,9 +84,9 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     assert tags["cpu.MKL_CBWR"] == "AVX2,STRICT" and tags["cpu.capability"] in ("AVX2", "DEFAULT")
     assert tags["data.sha256.data/processed/mnist/x_train.npy"] == sha256_file(
         workspace / "data/processed/mnist/x_train.npy")
-    steps = [m.step for m in client.get_metric_history(run.info.run_id, "valid_loss")]
+    steps = [m.step for m in client.get_metric_history(run.info.run_id, "valid/loss")]
     assert steps == [1, 2, 3]
-    assert "test_accuracy" in run.data.metrics  # added by the evaluate stage
+    assert "test/accuracy" in run.data.metrics  # added by the evaluate stage
     arts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"model", "train", "eval"} <= arts
     # Tracking on or off, the DVC outputs are the same bytes.

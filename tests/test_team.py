@@ -173,7 +173,7 @@ def test_an_artifact_comes_back_through_the_server_bit_identical(as_user, tmp_pa
     EARLIER.update(artifact_run=run.info.run_id, artifact_sha=sha256(src))
 
 
-def test_the_viewer_cannot_create_runs(as_user):
+def test_the_viewer_cannot_create_runs(as_user, monkeypatch):
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
@@ -181,11 +181,12 @@ def test_the_viewer_cannot_create_runs(as_user):
     from reprozoo.errors import TrackingError
 
     family = f"teamtest{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", f"reprozoo-{family}")
     as_user("admin")
-    MlflowClient().create_experiment(f"reprozoo/{family}")  # the admin's experiment
+    MlflowClient().create_experiment(f"reprozoo-{family}")  # the admin's experiment
     as_user("viewer")
     client = MlflowClient()
-    exp = client.get_experiment_by_name(f"reprozoo/{family}")  # reading is allowed
+    exp = client.get_experiment_by_name(f"reprozoo-{family}")  # reading is allowed
     with pytest.raises(MlflowException) as raw:
         client.create_run(exp.experiment_id)
     assert "403" in str(raw.value)
@@ -458,14 +459,15 @@ def test_a_queued_sweep_runs_two_at_a_time_one_mlflow_run_per_experiment(service
 
     as_user("admin")
     client = MlflowClient()
-    experiment = client.get_experiment_by_name("reprozoo/slp")
+    experiment = client.get_experiment_by_name("reprozoo")
     runs = client.search_runs([experiment.experiment_id],
-                              filter_string=f"tags.`git.commit` = '{commit}'")
+                              filter_string=f"tags.`git.commit` = '{commit}' and tags.family = 'slp'")
+    runs = [r for r in runs if r.data.tags.get("dvc.exp_name") in exps]
     by_name = {r.data.tags.get("dvc.exp_name"): r for r in runs}
     assert len(runs) == 3 and set(by_name) == set(exps), [r.data.tags for r in runs]
     for name, run in by_name.items():
         assert run.info.status == "FINISHED", (name, run.info)
-        assert float(run.data.params["slp.lr"]) == float(exps[name][1])
+        assert float(run.data.params["lr"]) == float(exps[name][1])
         assert run.data.params["profile"] == "smoke" and run.data.tags["dvc.stage"] == "train@slp"
         # the identity of the code that ran: the baseline commit plus the experiment's
         # -S changes, read in DVC's temporary copy (not the clone's clean workspace)

@@ -1,4 +1,4 @@
-"""One metrics writer for both the metrics file (a DVC metric) and MLflow."""
+"""One metrics writer for the DVC metrics file, its detail file and MLflow."""
 
 from __future__ import annotations
 
@@ -54,15 +54,26 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def write(path: Path, metrics: Mapping[str, Any], tracker: Any) -> Path:
-    """Write the metrics JSON to `path` and log its scalar leaves to the tracker.
+DETAILS = "details.json"  # the whole evaluation, beside the family's evaluation figures
 
-    Values are rounded to 6 digits so the JSON is stable and readable; nested dicts are
-    allowed (they show as `a.b` in `dvc metrics show` and in MLflow).
-    """
-    clean = _clean(dict(metrics))
-    write_json(path, clean, ascii_only=True)
-    scalars = {k: v for k, v in flatten(clean).items()
+
+def write_details(path: Path, metrics: Mapping[str, Any]) -> Path:
+    """Write a family's whole evaluation result (per-class values, sentences, rule sets):
+    the numbers behind the headline, rounded to 6 digits so the file is stable."""
+    write_json(path, _clean(dict(metrics)), ascii_only=True)
+    return path
+
+
+def write(path: Path, metrics: Mapping[str, Any], tracker: Any, *, kind: str) -> Path:
+    """Write a family's headline numbers to `path` (the DVC metrics file, named by
+    `reprozoo.vocabulary`) and log every scalar of the result to the tracker under the
+    vocabulary's names (the headline names win where both exist)."""
+    from reprozoo import vocabulary
+
+    flat = flatten(_clean(dict(metrics)))
+    head = vocabulary.headline(kind, flat)
+    write_json(path, head, ascii_only=True)
+    scalars = {vocabulary.canonical(k): v for k, v in flat.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    tracker.log_metrics(scalars)
+    tracker.log_metrics({**scalars, **head})
     return path

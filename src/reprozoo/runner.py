@@ -32,7 +32,8 @@ class StageIO:
     data, needs   the family's inputs (None when it has none)
     model_dir     the model folder (written by train, read by evaluate)
     report_dir    figures and tables of this step (emptied first)
-    metrics_file  evaluate only: the metrics JSON
+    metrics_file  evaluate only: the headline metrics JSON (the whole result goes to
+                  report_dir/details.json)
     root          project root: home of the default MLflow store and the git checkout
     tags          identity tags the caller adds to the MLflow run (pipeline stage, experiment)
     """
@@ -128,11 +129,13 @@ def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     _fresh(ctx.report_dir)
     ctx.tracker = tracking.find_training_run(name, ctx.model_path, enabled=tcfg.enabled,
                                              root=io.root)
+    kind = families.entry(params.raw, name, where=str(params.path)).kind
     try:
         result = fam.evaluate(cfg, ctx)
+        metrics.write_details(ctx.report_dir / metrics.DETAILS, result)
         ctx.tracker.log_artifact(ctx.report_dir, "eval")
         _publish(ctx.report_dir, io.report_dir)
-        metrics.write(io.metrics_file, result, ctx.tracker)
+        metrics.write(io.metrics_file, result, ctx.tracker, kind=kind)
     except BaseException:
         shutil.rmtree(ctx.report_dir, ignore_errors=True)
         raise

@@ -4,9 +4,14 @@ Default store: ``sqlite:///<root>/mlflow.db`` with artifacts under ``<root>/mlru
 where <root> is the project root the caller names (the stage scripts pass DVC's root;
 a root inside one of DVC's temporary experiment workspaces, ``<project>/.dvc/tmp/exps/…``,
 which DVC deletes after the run, means the project around it).
-``MLFLOW_TRACKING_URI`` overrides the store (a real server). One experiment per family
-(``reprozoo/<family>``), one run per training stage; the evaluate stage finds that run
-again by the SHA-256 of the model file it evaluates and adds the test metrics to it.
+``MLFLOW_TRACKING_URI`` overrides the store (a real server). One experiment for every
+family (``reprozoo``; ``MLFLOW_EXPERIMENT_NAME`` overrides it), each run tagged with its
+``family``, so that MLflow's compare view sets an SLP, a CNN and the NumPy network side by
+side: metric names follow ``reprozoo.vocabulary`` (``test/accuracy`` is one column for
+all) and params are logged without the family prefix (``lr`` lines up across families).
+A family's own view is the filter ``tags.family = 'cnn'``. One run per training stage;
+the evaluate stage finds that run again by the SHA-256 of the model file it evaluates and
+adds the test metrics to it.
 With ``tracking.enabled: false`` every call is a no-op and no other output changes.
 
 Results first, tracking second: the store is checked before training starts, with a short
@@ -33,6 +38,21 @@ from reprozoo.io import sha256_file
 from reprozoo.metrics import flatten
 
 MODEL_TAG = "reprozoo.model_sha256"
+FAMILY_TAG = "family"
+DEFAULT_EXPERIMENT = "reprozoo"
+
+
+def experiment_name() -> str:
+    """The experiment every run goes to: MLflow's own `MLFLOW_EXPERIMENT_NAME`, else `reprozoo`."""
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+
+
+def run_params(family: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The params as logged: the family's own section without its prefix (`lr`, not
+    `cnn.lr`, so one column lines up across families), beside the global ones."""
+    own = params.get(family)
+    rest = {k: v for k, v in params.items() if k != family}
+    return {**rest, **(dict(own) if isinstance(own, Mapping) else {})}
 EXPERIMENT_KIND = "mlflow.experimentKind"
 
 
@@ -217,6 +237,7 @@ class MlflowTracker(NullTracker):
         self.client, self.run_id = client, run_id
         self.uri = uri or getattr(client, "tracking_uri", "") or "(unknown store)"
         self.broken = False
+        self.last_step: int | None = None
 
     def _safely(self, what: str, fn: Any) -> None:
         if self.broken:
@@ -237,8 +258,16 @@ class MlflowTracker(NullTracker):
 
         from mlflow.entities import Metric
 
+        from reprozoo.vocabulary import canonical
+
+        # A value without a step (a run's final numbers) belongs to the run's last logged
+        # step, so a per-epoch curve and its final value never disagree on where they are.
+        if step is None:
+            step = self.last_step or 0
+        else:
+            self.last_step = max(step, self.last_step or step)
         ts = int(time.time() * 1000)
-        batch = [Metric(k, float(v), ts, step or 0) for k, v in metrics.items()
+        batch = [Metric(canonical(k), float(v), ts, step) for k, v in metrics.items()
                  if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if batch:
             self._safely("log_metrics", lambda: self.client.log_batch(self.run_id, metrics=batch))
@@ -325,7 +354,7 @@ def _experiment(family: str, root: Path, uri: str) -> tuple[Any, str]:
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
-    name = f"reprozoo/{family}"
+    name = experiment_name()
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         if EXPERIMENT_KIND not in exp.tags:  # made before the tag existed here
@@ -364,6 +393,7 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
     close_orphans(client, exp_id)
     git = git_identity(checkout_dir(root))
     all_tags = {
+        FAMILY_TAG: family,
         "reprozoo.family": family,
         "reprozoo.host": socket.gethostname(),
         "reprozoo.pid": str(os.getpid()),
@@ -380,7 +410,7 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
         raise TrackingError(_store_error(tracking_uri(root), exc)) from None
     tracker = MlflowTracker(client, run.info.run_id, tracking_uri(root))
-    tracker.log_params(params)
+    tracker.log_params(run_params(family, params))
     tracker._safely("log_inputs", lambda: client.log_inputs(run.info.run_id,
                                                             datasets=datasets(all_tags, root)))
     try:
@@ -432,7 +462,8 @@ def find_training_run(family: str, model_file: Path, *, enabled: bool, root: Pat
         return NullTracker()
     client, exp_id = _client_and_experiment(family, root)
     digest = sha256_file(model_file)
-    runs = client.search_runs([exp_id], filter_string=f"tags.`{MODEL_TAG}` = '{digest}'",
+    runs = client.search_runs([exp_id], filter_string=f"tags.`{MODEL_TAG}` = '{digest}' "
+                              f"and tags.`{FAMILY_TAG}` = '{family}'",
                               order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:
         print(f"note: no MLflow run holds model {model_file} ({digest[:12]}); "

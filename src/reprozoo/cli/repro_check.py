@@ -80,7 +80,7 @@ def headline_metrics(copy: Path) -> dict[str, dict[str, float]]:
         if not f.is_file():
             continue
         flat = flatten(json.loads(f.read_text(encoding="utf-8")))
-        keys = sorted({t[0] for t in targets if not t[0].startswith("coverage.")})
+        keys = sorted({t[0] for t in targets if not t[0].startswith("coverage/")})
         vals = {k: flat[k] for k in keys if isinstance(flat.get(k), (int, float))}
         if vals:
             out[family] = vals

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reprozoo.metrics import flatten
+from reprozoo.metrics import DETAILS, flatten
 from reprozoo.report.targets import RELATIVE, TARGETS
 
 def _fmt(v: Any) -> str:
@@ -25,6 +25,8 @@ def _check(value: Any, op: str, bound: float) -> bool:
 def build(reports: Path, profile: str) -> str:
     lines = ["# reprozoo report", "",
              f"Profile: **{profile}**. Built by the `report` stage from `reports/metrics/*.json` "
+             "(each family's headline numbers, named by `reprozoo.vocabulary`), "
+             "`reports/eval/<family>/details.json` (the whole evaluation) "
              "and the figures under `reports/train/` and `reports/eval/`; "
              "timings live in MLflow and `reports/bench/`.", ""]
     values = {f.stem: flatten(json.loads(f.read_text(encoding="utf-8")))
@@ -35,7 +37,7 @@ def build(reports: Path, profile: str) -> str:
             if profile in profiles:
                 v = flat.get(key)
                 status = "n/a" if v is None else ("met" if _check(v, op, bound) else "**missed**")
-                opt = flat.get("optimal_return")  # exact optimum where a family computes one
+                opt = flat.get("test/optimal_return")  # exact optimum where a family computes one
                 if status == "**missed**" and opt is not None and not _check(opt, op, bound):
                     status = f"unreachable: the exact optimum is {_fmt(opt)}"
                 rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {bound} | {status} |")
@@ -55,7 +57,12 @@ def build(reports: Path, profile: str) -> str:
     lines += ["## Metrics", ""]
     for fam, flat in values.items():
         lines += [f"### {fam}", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {_fmt(v)} |" for k, v in flat.items() if not isinstance(v, (list, dict))]
+        lines += [f"| **{k}** | {_fmt(v)} |" for k, v in flat.items() if not isinstance(v, (list, dict))]
+        details = reports / "eval" / fam / DETAILS
+        if details.is_file():
+            lines += [f"| {k} | {_fmt(v)} |" for k, v in
+                      flatten(json.loads(details.read_text(encoding="utf-8"))).items()
+                      if not isinstance(v, (list, dict))]
         figs = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.png"))
         if figs:
             lines.append("")

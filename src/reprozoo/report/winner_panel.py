@@ -31,7 +31,7 @@ def winner_comparison(reports: Path, path: Path) -> Path | None:
     acc = {}
     for f in FAMILIES:
         m = reports / "metrics" / f"{f}.json"
-        acc[f] = f" ({read_json(m)['test_accuracy']:.1%})" if m.exists() else ""
+        acc[f] = f" ({read_json(m)['test/accuracy']:.1%})" if m.exists() else ""
     rows = [(pics["slp"]["images"][0], "test digit", pics["slp"]["images"][1],
              f"SLP{acc['slp']}: {pics['slp']['titles'][1]}")]
     for f, label in (("mlp", "MLP"), ("mlp_imginit", "image-init MLP")):
