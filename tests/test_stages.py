@@ -1,6 +1,8 @@
 """Stage scripts end to end on real (tiny) MNIST: outputs, determinism, tracking (the
 failure cases are in test_faults.py)."""
 
+from pathlib import Path
+
 from conftest import run_stage
 from reprozoo import checkpoint
 from reprozoo.families.mnist_clf.config import Config as ClfConfig
@@ -94,3 +96,45 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     set_param(workspace, "tracking: {enabled: true}", "tracking: {enabled: false}")
     assert run_stage("train.py", "slp", cwd=workspace).returncode == 0
     assert sha256_file(workspace / "models/slp/model.pt") == with_tracking
+
+
+def test_the_model_is_registered_and_the_champion_loads_from_the_registry(workspace):
+    """Issue 13 §3: a pyfunc model per run, registered as reprozoo-<family>; the evaluate
+    stage moves the `champion` alias only to a better model; models:/… predicts what the
+    family's own loader predicts."""
+    import mlflow
+    import numpy as np
+    import torch
+    from mlflow.tracking import MlflowClient
+
+    from reprozoo.families.mnist_clf.evaluate import load_model
+
+    set_param(workspace, "tracking: {enabled: false}", "tracking: {enabled: true}")
+    env = {"MLFLOW_TRACKING_URI": ""}
+    for stage in ("train.py", "evaluate.py"):
+        proc = run_stage(stage, "slp", cwd=workspace, env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert "champion: reprozoo-slp v1" in proc.stderr
+    uri = f"sqlite:///{workspace / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    assert str(client.get_model_version_by_alias("reprozoo-slp", "champion").version) == "1"
+    # A worse model (a learning rate far too small) is registered as v2 but is not crowned.
+    set_param(workspace, "lr: 0.01,", "lr: 0.000001,")
+    for stage in ("train.py", "evaluate.py"):
+        proc = run_stage(stage, "slp", cwd=workspace, env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert "champion: reprozoo-slp stays v1" in proc.stderr, proc.stderr
+    assert {str(v.version) for v in client.search_model_versions("name = 'reprozoo-slp'")} == {"1", "2"}
+    assert str(client.get_model_version_by_alias("reprozoo-slp", "champion").version) == "1"
+    # The champion loads through MLflow (no pickle: models from code + a weights-only
+    # checkpoint) and predicts what v1's checkpoint predicts.
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.pyfunc.load_model("models:/reprozoo-slp@champion")
+    assert model.metadata.get_input_schema() is not None  # a signature from the input example
+    x = np.load(workspace / "data/processed/mnist/x_test.npy")[:64].reshape(64, 784).astype(np.float32) / 255
+    probs = model.predict(x)
+    assert probs.shape == (64, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    (ck,) = Path(mlflow.artifacts.download_artifacts("models:/reprozoo-slp/1")).rglob("model.pt")
+    with torch.inference_mode():
+        ref = torch.softmax(load_model(ck, family="slp")(torch.from_numpy(x).reshape(-1, 1, 28, 28)), 1)
+    assert np.allclose(probs, ref.numpy(), atol=1e-6)

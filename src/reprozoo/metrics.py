@@ -64,10 +64,10 @@ def write_details(path: Path, metrics: Mapping[str, Any]) -> Path:
     return path
 
 
-def write(path: Path, metrics: Mapping[str, Any], tracker: Any, *, kind: str) -> Path:
+def write(path: Path, metrics: Mapping[str, Any], tracker: Any, *, kind: str) -> dict[str, Any]:
     """Write a family's headline numbers to `path` (the DVC metrics file, named by
     `reprozoo.vocabulary`) and log every scalar of the result to the tracker under the
-    vocabulary's names (the headline names win where both exist)."""
+    vocabulary's names (the headline names win where both exist). Returns the headline."""
     from reprozoo import vocabulary
 
     flat = flatten(_clean(dict(metrics)))
@@ -76,4 +76,4 @@ def write(path: Path, metrics: Mapping[str, Any], tracker: Any, *, kind: str) ->
     scalars = {vocabulary.canonical(k): v for k, v in flat.items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
     tracker.log_metrics({**scalars, **head})
-    return path
+    return head

@@ -86,6 +86,7 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     staged = dataclasses.replace(io, model_dir=_staging(io.model_dir),
                                  report_dir=_staging(io.report_dir))
     fam, cfg, tcfg, ctx = _setup(name, params, staged)
+    kind = families.entry(params.raw, name, where=str(params.path)).kind
     _fresh(ctx.model_dir)
     _fresh(ctx.report_dir)
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
@@ -107,6 +108,7 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
             if ctx.model_path.exists():
                 tracker.set_tags({tracking.MODEL_TAG: sha256_file(ctx.model_path)})
                 tracker.log_artifact(ctx.model_dir, "model")
+                tracker.log_model(name, kind, ctx.model_dir, io.data)
             tracker.log_artifact(ctx.report_dir, "train")
     except BaseException:
         # Nothing half-written: a failed or interrupted run leaves the previous outputs as
@@ -135,7 +137,8 @@ def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
         metrics.write_details(ctx.report_dir / metrics.DETAILS, result)
         ctx.tracker.log_artifact(ctx.report_dir, "eval")
         _publish(ctx.report_dir, io.report_dir)
-        metrics.write(io.metrics_file, result, ctx.tracker, kind=kind)
+        head = metrics.write(io.metrics_file, result, ctx.tracker, kind=kind)
+        ctx.tracker.crown(name, kind, head)  # the registry's `champion` alias, if this one beats it
     except BaseException:
         shutil.rmtree(ctx.report_dir, ignore_errors=True)
         raise

@@ -190,6 +190,8 @@ class NullTracker:
     def log_params(self, params: Mapping[str, Any]) -> None: ...
     def set_tags(self, tags: Mapping[str, str]) -> None: ...
     def log_artifact(self, path: str | os.PathLike, subdir: str | None = None) -> None: ...
+    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None) -> None: ...
+    def crown(self, family: str, kind: str, headline: Mapping[str, Any]) -> None: ...
 
 
 def _first_line(exc: BaseException) -> str:
@@ -294,6 +296,59 @@ class MlflowTracker(NullTracker):
             self._safely("log_artifacts", lambda: self.client.log_artifacts(self.run_id, str(p), subdir))
         elif p.exists():
             self._safely("log_artifact", lambda: self.client.log_artifact(self.run_id, str(p), subdir))
+
+
+    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None) -> None:
+        """Log the family's model as an MLflow model (reprozoo.serving) and register it as
+        `reprozoo-<family>`. A failure warns and leaves the run's other logging on."""
+        from reprozoo import serving
+
+        if self.broken or not serving.servable(kind, family):
+            return
+        try:
+            info = serving.log(self.run_id, self.uri, family, kind, Path(model_dir), data_dir)
+            version = getattr(info, "registered_model_version", None)
+            print(f"MLflow model: {serving.registered_name(family)} version {version}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - the stage's results never depend on it
+            print(f"warning: MLflow could not log or register the model of {family} at {self.uri} "
+                  f"({_first_line(exc)}); the run and the DVC outputs are kept", file=sys.stderr)
+
+    def crown(self, family: str, kind: str, headline: Mapping[str, Any]) -> None:
+        """Set the alias `champion` of `reprozoo-<family>` to this run's model version when
+        its headline metric (reprozoo.serving.PRIMARY) beats the current champion's, and say so."""
+        from reprozoo import serving
+
+        if self.broken or not serving.servable(kind, family):
+            return
+        metric, better = serving.PRIMARY[kind]
+        name = serving.registered_name(family)
+        try:
+            mine = [v for v in self.client.search_model_versions(f"name = '{name}' and run_id = '{self.run_id}'")]
+            value = headline.get(metric)
+            if not mine or value is None:
+                print(f"note: no registered {name} version for this run; champion unchanged", file=sys.stderr)
+                return
+            version = max(mine, key=lambda v: int(v.version))
+            try:
+                champ = self.client.get_model_version_by_alias(name, "champion")
+            except Exception:  # noqa: BLE001 - no champion yet
+                champ = None
+            old = None
+            if champ is not None and champ.run_id:
+                old = self.client.get_run(champ.run_id).data.metrics.get(metric)
+            wins = old is None or (value > old if better == "max" else value < old)
+            if champ is not None and str(champ.version) == str(version.version):
+                print(f"champion: {name} v{version.version} already ({metric} {value:.4g})", file=sys.stderr)
+            elif wins:
+                self.client.set_registered_model_alias(name, "champion", version.version)
+                was = "" if champ is None else f"; was v{champ.version} with {old if old is None else f'{old:.4g}'}"
+                print(f"champion: {name} v{version.version} ({metric} {value:.4g}{was})", file=sys.stderr)
+            else:
+                print(f"champion: {name} stays v{champ.version} ({metric} {old:.4g}; this run "
+                      f"v{version.version} has {value:.4g})", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001
+            print(f"warning: could not update the champion of {name} at {self.uri} ({_first_line(exc)})",
+                  file=sys.stderr)
 
 
 def _client_and_experiment(family: str, root: Path) -> tuple[Any, str]:
