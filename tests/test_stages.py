@@ -138,3 +138,18 @@ def test_the_model_is_registered_and_the_champion_loads_from_the_registry(worksp
     with torch.inference_mode():
         ref = torch.softmax(load_model(ck, family="slp")(torch.from_numpy(x).reshape(-1, 1, 28, 28)), 1)
     assert np.allclose(probs, ref.numpy(), atol=1e-6)
+    # `reprozoo translate/recommend/spam --model models:/…` resolve a URI the same way
+    from reprozoo.errors import ReprozooError
+    from reprozoo.serving import model_path
+    import os
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        assert model_path("models:/reprozoo-slp@champion").read_bytes() == ck.read_bytes()
+        assert model_path("models/slp/model.pt") == Path("models/slp/model.pt")
+        try:
+            model_path("models:/reprozoo-slp@nope")
+            raise AssertionError("an unknown alias must be refused")
+        except ReprozooError as exc:
+            assert "models:/reprozoo-slp@nope" in str(exc) and uri in str(exc)
+    finally:
+        del os.environ["MLFLOW_TRACKING_URI"]

@@ -114,3 +114,28 @@ def log(run_id: str, uri: str, family: str, kind: str, model_dir: Path,
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"],
         metadata={"needs": "the reprozoo package of this repository (pip install -e .)"},
         registered_model_name=registered_name(family), await_registration_for=30)
+
+
+def model_path(arg: str | Path) -> Path:
+    """A `--model` argument as a checkpoint file: a path as given, or a registry / run URI
+    (`models:/reprozoo-cnn@champion`, `models:/reprozoo-mf/3`, `runs:/<id>/mlflow-model`)
+    downloaded from the tracking store (MLFLOW_TRACKING_URI, else ./mlflow.db)."""
+    text = str(arg)
+    if not text.startswith(("models:/", "runs:/")):
+        return Path(text)
+    import mlflow
+
+    from reprozoo import tracking
+    from reprozoo.errors import ReprozooError
+
+    mlflow.set_tracking_uri(tracking.tracking_uri(Path(".")))
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=text))
+    except Exception as exc:  # noqa: BLE001 - unknown name, alias, version or store
+        raise ReprozooError(f"--model {text}: not found in the MLflow store "
+                            f"{tracking.tracking_uri(Path('.'))} ({str(exc).splitlines()[0][:200]}); "
+                            "list them with `mlflow models` or the UI's Models tab") from None
+    found = sorted(local.rglob(MODEL_FILE))
+    if not found:
+        raise ReprozooError(f"--model {text}: no {MODEL_FILE} in that MLflow model")
+    return found[0]

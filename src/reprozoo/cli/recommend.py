@@ -19,11 +19,13 @@ class UnknownUserError(ReprozooError):
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--user", type=int, required=True, help="MovieLens user id (1..943)")
     ap.add_argument("-k", type=int, default=10, help="how many movies (default: %(default)s)")
-    ap.add_argument("--model", type=Path, default=Path("models/mf/model.pt"), help="trained mf checkpoint")
+    ap.add_argument("--model", default="models/mf/model.pt", help="trained mf checkpoint, or a registered MLflow model (models:/reprozoo-mf@champion)")
     ap.add_argument("--data", type=Path, default=Path("data/processed/movielens"), help="prepared ratings")
 
 
 def run(args: argparse.Namespace) -> int:
+    from reprozoo.serving import model_path
+
     import numpy as np
 
     from reprozoo.data import movielens
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     if pos >= len(ids) or ids[pos] != args.user:
         raise UnknownUserError(f"unknown user id {args.user}: the ratings have {len(ids)} users, "
                                f"ids {int(ids.min())}..{int(ids.max())}")
-    model, _ = load_model(args.model, family="mf")  # checkpoint.load with config_cls=mf Config
+    model, _ = load_model(model_path(args.model), family="mf")  # checkpoint.load with config_cls=mf Config
     n_users, n_items = model.P.shape[0], model.Q.shape[0]
     if (n_users, n_items) != (len(ids), len(d["item_ids"])):
         raise ReprozooError(f"{args.model}: trained on {n_users} users × {n_items} movies but {args.data} "

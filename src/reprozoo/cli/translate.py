@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from reprozoo.errors import ReprozooError
 
@@ -19,8 +18,9 @@ from reprozoo.errors import ReprozooError
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("text", nargs="?", default=None,
                     help="a Japanese sentence; '-' or nothing (with piped input) reads lines from stdin")
-    ap.add_argument("--model", type=Path, default=Path("models/seq2seq/model.pt"),
-                    help="checkpoint (default: %(default)s)")
+    ap.add_argument("--model", default="models/seq2seq/model.pt",
+                    help="checkpoint, or a registered MLflow model, e.g. models:/reprozoo-seq2seq@champion "
+                         "(default: %(default)s)")
     ap.add_argument("--family", default="seq2seq", help="family that wrote the checkpoint (default: %(default)s)")
     ap.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy; default: %(default)s)")
 
@@ -58,6 +58,8 @@ def read_input(args: argparse.Namespace) -> list[tuple[int, str, str | None]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from reprozoo.serving import model_path
+
     if args.beam < 1:
         raise ReprozooError(f"--beam {args.beam}: must be at least 1")
     lines = read_input(args)
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from reprozoo.families.seq2seq.evaluate import load_model
     from reprozoo.families.seq2seq.translate import translate_lines
 
-    tr = load_model(args.model, args.family)
+    tr = load_model(model_path(args.model), args.family)
     if len(lines) == 1:
         print(translate_lines(tr, [lines[0][1]], beam=args.beam)[0])
         return 0
