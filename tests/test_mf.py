@@ -14,6 +14,7 @@ from reprozoo.config import build
 from reprozoo.data import movielens
 from reprozoo.errors import ConfigError
 from reprozoo.families.mf import Config
+from reprozoo.families.mf import sgd
 from reprozoo.families.mf.model import BiasedMF, ModelConfig, recommend, rmse, sgd_step
 from reprozoo.families.mf.train import fit
 
@@ -55,6 +56,63 @@ def test_bias_step_and_l2_can_differ_from_the_factors():
     assert torch.equal(a.P, b.P) and torch.equal(a.Q, b.Q)
     with pytest.raises(ConfigError, match="lr_bias = 0.0: must be > 0"):
         build(Config, {"lr_bias": 0.0}, "mf")
+
+
+def _random_ratings(n: int, n_users: int, n_items: int, seed: int) -> tuple[torch.Tensor, ...]:
+    """n distinct (user, item) pairs (as in MovieLens) with ratings 1-5."""
+    g = torch.Generator().manual_seed(seed)
+    cell = torch.randperm(n_users * n_items, generator=g)[:n]
+    return cell // n_items, cell % n_items, torch.randint(1, 6, (n,), generator=g).float()
+
+
+def test_sparse_step_is_the_gather_step():
+    """sgd.step (SDDMM + two CSR products) = BiasedMF.step (gather, index_add_) on a batch
+    where users and items repeat, biases with their own α_b, λ_b."""
+    U, I, k = 7, 9, 3
+    u, i, r = _random_ratings(60, U, I, seed=2)
+    ref = BiasedMF(ModelConfig(factors=k, init_std=0.5), U, I, mu=3.2, g=torch.Generator().manual_seed(3))
+    ref.bu, ref.bi = torch.linspace(-0.3, 0.3, U), torch.linspace(0.2, -0.2, I)
+    A, C = sgd.pack(ref)
+    lr, reg, lr_b, reg_b = 0.03, 0.1, 0.02, 0.5
+    (b,) = sgd.shuffle(u, i, r - ref.mu, U, I, 64, torch.Generator().manual_seed(0),
+                       sgd.presort(u, i, I), sgd.presort(i, u, U))
+    sse = sgd.step(A, C, b, sgd.column_rates(k, lr, lr_b, True, A), sgd.column_rates(k, lr, lr_b, False, A),
+                   sgd.column_rates(k, lr * reg, lr_b * reg_b, True, A),
+                   sgd.column_rates(k, lr * reg, lr_b * reg_b, False, A))
+    ref_sse = ref.step(u, i, r, lr, reg, lr_b, reg_b)
+    got = sgd.unpack(A, C, BiasedMF.from_state(ref.state()))
+    assert float(sse) == pytest.approx(ref_sse, rel=1e-5)
+    for key in ("bu", "bi", "P", "Q"):
+        torch.testing.assert_close(getattr(got, key), getattr(ref, key), rtol=1e-5, atol=1e-6)
+    assert torch.equal(A[:, 1], torch.ones(U)) and torch.equal(C[:, 0], torch.ones(I))
+
+
+def test_shuffle_partitions_the_ratings_into_valid_csr_batches():
+    U, I = 12, 10
+    u, i, r = _random_ratings(103, U, I, seed=4)
+    batches = sgd.shuffle(u, i, r, U, I, 25, torch.Generator().manual_seed(1),
+                          sgd.presort(u, i, I), sgd.presort(i, u, U))
+    assert [len(b.items) for b in batches] == [25, 25, 25, 25, 3]
+    seen = []
+    for b in batches:
+        with torch.sparse.check_sparse_tensor_invariants():  # sorted, in range, consistent
+            by_user = torch.sparse_csr_tensor(b.user_rows, b.items, b.target, (U, I))
+            by_item = torch.sparse_csr_tensor(b.item_rows, b.users, b.target[b.to_item_order], (I, U))
+        torch.testing.assert_close(by_item.to_dense(), by_user.to_dense().T)  # the same ratings
+        assert torch.equal(b.n_user[:, 0], b.user_rows.diff().float())
+        users = torch.repeat_interleave(torch.arange(U), b.user_rows.diff())
+        seen += list(zip(users.tolist(), b.items.tolist(), b.target.tolist()))
+    assert sorted(seen) == sorted(zip(u.tolist(), i.tolist(), r.tolist()))  # each rating once
+
+
+def test_fit_is_bit_reproducible():
+    U, I = 40, 30
+    tr = _random_ratings(900, U, I, seed=5)
+    cfg = Config(factors=4, epochs=3, batch_size=128)
+    a, b = fit(cfg, U, I, tr, None, seed=7), fit(cfg, U, I, tr, None, seed=7)
+    assert all(torch.equal(x, y) for x, y in zip(a.state().values(), b.state().values()))
+    c = fit(cfg, U, I, tr, None, seed=8)
+    assert not torch.equal(a.P, c.P)
 
 
 def test_recovers_fully_observed_low_rank_matrix():

@@ -5,9 +5,10 @@ Model (seed article 004): ``r̂_ui = μ + b_u + b_i + q_iᵀ p_u``, fitted by mi
 counted once per observed rating, as in the article's per-rating SGD derivation (the
 article has one λ for all four; `reg_bias` sets λ_b apart, and `lr_bias` the biases'
 step). Training runs on the device in shuffled mini-batches: each batch takes one step of
-the article's update with every rating's gradient summed into its user's and item's rows
-(`index_add_`), which is the article's per-rating SGD done many ratings at a time. The
-learning rate decays geometrically per epoch. Baselines in the same report: the global mean μ and the
+the article's update with every rating's gradient summed into its user's and item's rows,
+which is the article's per-rating SGD done many ratings at a time; the step is computed
+as sparse matrix products over the batch (sgd.py). The learning rate decays
+geometrically per epoch. Baselines in the same report: the global mean μ and the
 bias-only model (k = 0), fitted the same way.
 
 Reference: S. Funk, "Netflix Update: Try This at Home" (2006); Koren, Bell & Volinsky,
@@ -16,11 +17,14 @@ published ML-100K 5-fold table: SVD 0.934, SVD++ 0.919 RMSE.
 
 Results: reports/README.md, row mf (the evaluate stage's 80/20 split and 5-fold
 protocol; `dvc repro evaluate@mf`). How the defaults were chosen: config.py. Ours vs
-scikit-surprise's SVD on the same folds: `python benchmarks/mf.py`. `reprozoo recommend`
+scikit-surprise's SVD on the same folds, RMSE and fit time in one run:
+`python benchmarks/mf.py` (default params: 5-fold RMSE 0.9044 vs Surprise's 0.935, and
+a fit faster than Surprise's; the measured ratio is in reports/bench/mf.json). `reprozoo recommend`
 (src/reprozoo/cli/recommend.py) lists a user's top unseen movies with the trained model.
 
     config.py    Config (params.yaml section `mf`) and its ModelConfig
-    model.py     the article's update, BiasedMF, RMSE, top-k recommendation
+    model.py     the article's update, BiasedMF (its `step` is the reference form), RMSE, top-k
+    sgd.py       the batch layout and the step as sparse products (SDDMM, CSR × dense)
     train.py     the mini-batch SGD loop (`fit`), the train stage
     evaluate.py  load_model, the 80/20 score, baselines, the 5-fold protocol
 """

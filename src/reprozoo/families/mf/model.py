@@ -53,6 +53,8 @@ class BiasedMF:
     def step(self, u: torch.Tensor, i: torch.Tensor, r: torch.Tensor, lr: float, reg: float,
              lr_b: float | None = None, reg_b: float | None = None) -> float:
         """One mini-batch of the article's update; returns the batch's summed squared error.
+        The readable reference form: `fit` takes the same step as sparse products
+        (sgd.step, checked against this one in tests/test_mf.py).
 
         `lr` is the article's 2α (the factor 2 of the squared error's gradient folded into
         the step size, as Surprise and Funk write it): p ← p + lr (e q − λ p). The biases
