@@ -10,7 +10,8 @@ from reprozoo.families import load
 w2v = load("word2vec")  # its Config, train and evaluate, as the stages get them
 from reprozoo.families.word2vec import word2vec_numpy as w2n
 from reprozoo.families.word2vec.data import Vocab, load_corpus, read_pairs
-from reprozoo.families.word2vec.model import keep_probability, sgns_loss, sgns_step, skipgram_pairs, unit
+from reprozoo.families.word2vec.model import (NoiseSampler, flatten, keep_probability, sgns_loss, sgns_step,
+                                              skipgram_pairs, unit, window_pairs)
 from reprozoo.families.word2vec.train import fit
 
 
@@ -78,19 +79,61 @@ def test_skipgram_pairs_stay_in_sentence_and_window():
     assert sorted(map(tuple, full.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2), (4, 5), (5, 4)]
 
 
+def test_window_pairs_equal_a_plain_loop_with_the_same_draws():
+    rng = np.random.default_rng(7)
+    sents = [rng.integers(0, 50, n) for n in rng.integers(0, 12, 40)]   # some empty, some 1 word
+    toks, sid = flatten(sents)
+    window = 4
+    got = window_pairs(toks, sid, window, np.random.default_rng(3))
+    # the loop word2vec.c runs: centre i reaches reach[i] words either side in its sentence
+    reach = np.random.default_rng(3).integers(1, window + 1, len(toks))   # the same draws
+    want = [(toks[i], toks[j]) for i in range(len(toks)) for j in range(len(toks))
+            if 0 < abs(i - j) <= reach[i] and sid[i] == sid[j]]
+    assert sorted(map(tuple, got.tolist())) == sorted(want)
+    # and the reach is uniform on 1..window: pairs per centre average window + 1 in long text
+    long = np.zeros(200_000, np.int64)
+    assert len(window_pairs(long, long, window, rng)) / len(long) == pytest.approx(window + 1, rel=0.01)
+
+
+def test_noise_sampler_draws_unigram_to_the_three_quarters():
+    counts = np.array([500.0, 120.0, 40.0, 9.0, 3.0, 3.0, 1.0])
+    want = counts ** 0.75 / (counts ** 0.75).sum()
+    noise = NoiseSampler(counts)
+    np.testing.assert_allclose(noise.probabilities(), want, rtol=1e-6)   # the alias table is exact
+    draws = noise.draw((400_000,), np.random.default_rng(0))
+    freq = np.bincount(draws, minlength=len(counts)) / len(draws)
+    np.testing.assert_allclose(freq, want, atol=3e-3)
+
+
 def test_sgns_manual_gradient_equals_autograd():
     g = torch.Generator().manual_seed(0)
     w_in, w_out = torch.randn(20, 8, generator=g), torch.randn(20, 8, generator=g)
     centre = torch.tensor([1, 2, 2, 5])       # repeated rows: index_add_ must accumulate
     context = torch.tensor([3, 4, 3, 6])
     negs = torch.randint(0, 20, (4, 3), generator=g)
+    negs[0, 1] = 3                            # a noise word that is also a context word
     a, b = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
-    (sgns_loss(a, b, centre, context, negs) * len(centre)).backward()   # summed loss
+    ref = sgns_loss(a, b, centre, context, negs) * len(centre)          # summed loss
+    ref.backward()
     lr = 0.1
     new_in, new_out = w_in.clone(), w_out.clone()
-    sgns_step(new_in, new_out, centre, context, negs, lr)
+    with torch.inference_mode():
+        loss = sgns_step(new_in, new_out, centre, torch.cat([context[:, None], negs], 1), lr)
+    assert loss == pytest.approx(float(ref.detach()), rel=1e-5)
     torch.testing.assert_close(new_in, w_in - lr * a.grad, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(new_out, w_out - lr * b.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_fit_is_bit_identical_for_a_fixed_seed():
+    itos = [f"w{i}" for i in range(11)]
+    sents = _tiny_corpus(200)
+    vocab = Vocab(itos, sents, min_count=1)
+    cfg = w2v.Config(dim=8, window=3, negative=2, epochs=2, batch_size=32, lr=0.05, sample=1e-2)
+    runs = [fit(cfg, vocab, vocab.encode(sents), seed=5) for _ in range(2)]
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2]
+    other = fit(cfg, vocab, vocab.encode(sents), seed=6)
+    assert not torch.equal(runs[0][0], other[0])
 
 
 def _tiny_corpus(n=400, seed=0):

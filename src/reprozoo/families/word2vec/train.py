@@ -1,7 +1,11 @@
 """word2vec training: per epoch, subsample the corpus, build the skip-gram pairs, shuffle
-them and take SGNS steps of `batch_size` pairs with `negative` noise words each; the
+them, draw `negative` noise words for each, and take SGNS steps of `batch_size` pairs; the
 learning rate decays linearly over the whole run. word2vec.c's init: input vectors
-uniform ±0.5/D, output vectors 0."""
+uniform ±0.5/D, output vectors 0.
+
+An epoch's random draws (subsampling, reach, order, noise) are made at once in numpy from
+one generator seeded by `seed`, the init from a torch generator with the same seed: a
+fixed seed gives bit-identical vectors on CPU."""
 
 from __future__ import annotations
 
@@ -18,7 +22,21 @@ from reprozoo.metrics import check_finite
 
 from .config import Config
 from .data import Vocab, load_corpus
-from .model import keep_probability, noise_table, sgns_step, skipgram_pairs
+from .model import NoiseSampler, flatten, keep_probability, sgns_step, window_pairs
+
+
+def epoch_batches(toks: np.ndarray, sid: np.ndarray, keep: np.ndarray, noise: NoiseSampler,
+                  window: int, negative: int, rng: np.random.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One epoch's training data, shuffled: (centres (P,), targets (P, 1+negative): the
+    context word then the noise words, the number of words kept by subsampling)."""
+    kept = rng.random(len(toks)) < keep[toks]
+    pairs = window_pairs(toks[kept], sid[kept], window, rng)                 # (P, 2)
+    pairs = np.take(pairs, rng.permutation(len(pairs)), axis=0)  # np.take: 5x pairs[perm]
+    targets = np.empty((len(pairs), 1 + negative), np.int64)
+    targets[:, 0] = pairs[:, 1]
+    targets[:, 1:] = noise.draw((len(pairs), negative), rng)
+    return torch.from_numpy(np.ascontiguousarray(pairs[:, 0])), torch.from_numpy(targets), int(kept.sum())
 
 
 def fit(cfg: Config, vocab: Vocab, sents: list[np.ndarray], seed: int,
@@ -30,27 +48,26 @@ def fit(cfg: Config, vocab: Vocab, sents: list[np.ndarray], seed: int,
     w_in = (torch.rand(nv, cfg.dim, generator=g) - 0.5) / cfg.dim
     w_out = torch.zeros(nv, cfg.dim)
     keep = keep_probability(vocab.counts, cfg.sample)
-    noise = noise_table(vocab.counts)
-    step, words = 0, 0
+    noise = NoiseSampler(vocab.counts)
+    toks, sid = flatten(sents)
+    step, words, mean = 0, 0, float("nan")
     pb = progress.bar(cfg.epochs, desc="word2vec", unit="epoch")
     for epoch in range(1, cfg.epochs + 1):
-        kept = [s[rng.random(len(s)) < keep[s]] for s in sents]
-        words += sum(len(s) for s in kept)
-        pairs = torch.from_numpy(skipgram_pairs(kept, cfg.window, rng))      # (P, 2)
-        pairs = pairs[torch.randperm(len(pairs), generator=g)]
+        centre, targets, n_kept = epoch_batches(toks, sid, keep, noise, cfg.window, cfg.negative, rng)
+        words += n_kept
         total = 0.0
-        nb = math.ceil(len(pairs) / cfg.batch_size)
-        for b in range(nb):
-            batch = pairs[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            negs = torch.multinomial(noise, len(batch) * cfg.negative, replacement=True,
-                                     generator=g).view(len(batch), cfg.negative)
-            # linear decay over the whole run, by progress through the epochs' pairs
-            lr = cfg.lr * max(1e-4, 1.0 - (epoch - 1 + b / nb) / cfg.epochs)
-            total += sgns_step(w_in, w_out, batch[:, 0], batch[:, 1], negs, lr)
-            step += 1
-        mean = check_finite(total / max(nb, 1), epoch)
+        nb = math.ceil(len(centre) / cfg.batch_size)
+        lr = cfg.lr
+        with torch.inference_mode():                  # no autograd bookkeeping on the steps
+            for b in range(nb):
+                sl = slice(b * cfg.batch_size, (b + 1) * cfg.batch_size)
+                # linear decay over the whole run, by progress through the epochs' pairs
+                lr = cfg.lr * max(1e-4, 1.0 - (epoch - 1 + b / nb) / cfg.epochs)
+                total += sgns_step(w_in, w_out, centre[sl], targets[sl], lr)
+                step += 1
+        mean = check_finite(total / max(len(centre), 1), epoch)    # per pair
         if log is not None:
-            log(epoch, train_loss=mean, pairs=len(pairs), lr=lr)
+            log(epoch, train_loss=mean, pairs=len(centre), lr=lr)
         pb.update(1)
         pb.set_postfix(loss=mean)
     pb.close()
