@@ -11,7 +11,7 @@ ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: setup lock repro smoke unit test repro-check ui bench bench-gpu bench-gpu-tiny graph clean help
+.PHONY: setup lock repro smoke unit test repro-check ui ui-screenshots bench bench-gpu bench-gpu-tiny graph clean help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -60,8 +60,11 @@ test: unit repro-check  ## unit tests, then the reproducibility check
 repro-check: setup  ## smoke graph twice from scratch; every output hash must match
 	$(BIN)/reprozoo repro-check
 
+ui-screenshots: setup  ## refresh reports/ui/*.png: the browser test's views of the MLflow UI (needs chromium)
+	REPROZOO_UI_SCREENSHOTS=$(CURDIR)/reports/ui $(BIN)/python -m pytest -q tests/test_ui.py
+
 ui: setup  ## the MLflow UI on the runs in ./mlflow.db
-	@echo "runs table: http://127.0.0.1:5000/#/experiments  (one experiment per family, reprozoo/<family>: tick several and Compare)"
+	@$(BIN)/python -c "import sqlite3, sys; db = sqlite3.connect('file:mlflow.db?mode=ro', uri=True); row = db.execute(\"select experiment_id from experiments where name = 'reprozoo'\").fetchone(); print('runs table: http://127.0.0.1:5000/#/experiments/' + (str(row[0]) + '/runs' if row else ' (no runs yet: dvc repro first)') + '  (every family in one experiment: filter tags.family = \"cnn\", tick runs and Compare)')" 2>/dev/null || echo "runs table: http://127.0.0.1:5000/#/experiments (no ./mlflow.db yet: dvc repro first)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --port 5000
 
 bench: setup  ## run every CPU benchmark into reports/bench/ (bench-gpu: its own target)

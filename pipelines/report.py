@@ -17,7 +17,12 @@ def main() -> None:
     from reprozoo.report.markdown import build
     from reprozoo.report.winner_panel import winner_comparison
 
+    from reprozoo.report.published import publish
+
     reports = lay.REPORTS
+    published = publish(reports, reports / "figures", reports / "tables")
+    print(f"published {sum(map(len, published.values()))} figures and tables of "
+          f"{len(published)} families under {reports / 'figures'} and {reports / 'tables'}")
     panel = winner_comparison(reports, reports / "figures" / "winner_neurons.png")
     if panel is not None:
         print(f"wrote {panel}")

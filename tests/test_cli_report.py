@@ -36,11 +36,19 @@ def test_report_marks_targets_met_and_missed(tmp_path):
     (tmp_path / "metrics" / "slp.json").write_text(json.dumps({"test/accuracy": 0.91}))
     (tmp_path / "metrics" / "cnn.json").write_text(json.dumps({"test/accuracy": 0.90}))
     (tmp_path / "eval" / "cnn").mkdir(parents=True)
-    (tmp_path / "eval" / "cnn" / "confusion_matrix.png").write_bytes(b"png")
+    from PIL import Image
+    Image.new("RGB", (1500, 900), (200, 30, 30)).save(tmp_path / "eval" / "cnn" / "confusion_matrix.png")
+    (tmp_path / "eval" / "cnn" / "samples.md").write_text("| a |\n")
+    from reprozoo.report.published import publish
+    publish(tmp_path, tmp_path / "figures", tmp_path / "tables")
     md = report.build(tmp_path, "default")
+    # the report links small committed copies, not the git-ignored DVC outputs
+    assert "![eval-confusion_matrix](figures/cnn/eval-confusion_matrix.png)" in md
+    assert "[samples](tables/cnn/samples.md)" in md and "](eval/" not in md
+    with Image.open(tmp_path / "figures/cnn/eval-confusion_matrix.png") as im:
+        assert im.size == (720, 432) and im.mode == "P"
     assert "| slp | test/accuracy | 0.91 | >= 0.88 | met |" in md
     assert "| cnn | test/accuracy | 0.9 | >= 0.96 | **missed** |" in md
-    assert "![confusion_matrix](eval/cnn/confusion_matrix.png)" in md
     assert report.build(tmp_path, "default") == md  # a pure function of the files
 
 

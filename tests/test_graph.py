@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -24,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 # Imports every module a stage loads, then every module those import anywhere in their
 # source (function-level imports too), until nothing new loads; prints the project files.
 PROBE = r"""
-import ast, importlib, json, sys
+import ast, importlib, json, os, sys
+SKIP = set(json.loads(os.environ.get("PROBE_SKIP", "[]")))
 sys.path[:0] = [sys.argv[1] + "/pipelines", sys.argv[1] + "/src"]
 for r in sys.argv[2:]:
     if r.startswith("kind:"):  # what the train/evaluate stages load by name
@@ -46,6 +48,8 @@ while True:
         break
     for name in new:
         done.add(name)
+        if os.path.relpath(mods[name], sys.argv[1]) in SKIP:
+            continue  # an excluded module's imports are not followed (as tools/graph.py)
         src = open(mods[name], encoding="utf-8").read()
         pkg = name if mods[name].endswith("__init__.py") else name.rpartition(".")[0]
         for node in ast.walk(ast.parse(src)):
@@ -68,7 +72,8 @@ print(json.dumps(sorted(set(project().values()))))
 
 def loaded_files(*roots: str) -> list[str]:
     proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO), *roots],
-                          capture_output=True, text=True, timeout=300, cwd=REPO)
+                          capture_output=True, text=True, timeout=300, cwd=REPO,
+                          env={**os.environ, "PROBE_SKIP": json.dumps(sorted(excluded()))})
     assert proc.returncode == 0, proc.stderr
     return [Path(f).relative_to(REPO).as_posix() for f in json.loads(proc.stdout)]
 

@@ -26,7 +26,7 @@ import _layout as lay  # noqa: E402  (pipelines/_layout.py: the paths of every s
 
 # Imported by stages, yet no output file depends on them (so editing them reruns nothing).
 EXCLUDED = {
-    "reprozoo/tracking.py": "MLflow logging only: runs, tags and copies of outputs",
+    "reprozoo/tracking.py": "MLflow logging only: runs, tags, copies of outputs and the MLflow models (serving.py, reached only from here)",
     "reprozoo/progress.py": "progress bars on stderr",
     "reprozoo/errors.py": "exception classes (messages only)",
     "reprozoo/__init__.py": "the package marker and its version string",
@@ -128,6 +128,26 @@ def slots(prefix: str, values: list[str], n: int, pad: str, owner: str) -> dict[
 
 def with_environment(deps: list[str]) -> list[str]:
     return list(deps) + [d for d in ENVIRONMENT if d not in deps]
+
+
+# The history.csv columns each family kind writes in every profile (a family's own extras,
+# such as the VAE's 2-D latent run, stay in MLflow), grouped by quantity: one chart each.
+# `reprozoo repro-check` renders them after the smoke build and fails on a missing column.
+CURVES: dict[str, dict[str, list[str]]] = {
+    "mnist_clf": {"loss": ["train_loss", "valid_loss"], "accuracy": ["train_acc", "valid_acc"]},
+    "numpy_net": {"loss": ["loss", "val_loss"], "accuracy": ["val_acc"]},
+    "multnet": {"loss": ["faithful_loss", "reliable_loss", "nac_mul_loss"]},
+    "rbm": {"reconstruction error": ["recon_error"]},
+    "vae": {"loss": ["train_loss", "valid_loss"]},
+    "gan": {"loss": ["d_loss", "g_loss"], "discriminator output": ["d_real", "d_fake"]},
+    "seq2seq": {"loss": ["train_loss", "valid_loss"], "BLEU": ["valid_bleu"]},
+    "charrnn": {"loss": ["train_loss", "valid_loss"], "bits per char": ["valid_bits_per_char"]},
+    "word2vec": {"loss": ["train_loss"]},
+    "mf": {"RMSE": ["train_rmse", "valid_rmse"]},
+    "assoc_rules": {"itemsets": ["itemsets"]},
+    "qlearning": {"return": ["train_return", "greedy_return"]},
+}
+CURVES_SKIP: dict[str, tuple[str, ...]] = {}  # family → columns it does not write
 
 
 def build() -> str:
@@ -255,10 +275,20 @@ def build() -> str:
     w("          cache: false")
     w("      - reports/figures:")
     w("          cache: false")
+    w("      - reports/tables:")
+    w("          cache: false")
     w("")
     w("plots:")
-    w("  - reports/train")
-    w("  - reports/eval")
+    w("  # One chart per family and quantity, x = step (the epoch; the step of the NumPy network,")
+    w("  # the episode block of Q-learning), the columns named: `dvc plots show` draws every")
+    w("  # family's learning curves. Image plots: the report's committed figures.")
+    for name, e in fams.items():
+        for title, cols in CURVES.get(e.kind, {}).items():
+            cols = [c for c in cols if c not in CURVES_SKIP.get(name, ())]
+            w(f"  - {name} · {title}:")
+            w("      x: step")
+            w(f"      y: {{{lay.REPORTS.as_posix()}/train/{name}/history.csv: [{', '.join(cols)}]}}")
+    w(f"  - {lay.REPORTS.as_posix()}/figures")
     return "\n".join(L) + "\n"
 
 

@@ -170,6 +170,20 @@ def run_graph(copy: Path, log: Path) -> float:
     return time.perf_counter() - t0
 
 
+def plot_errors(copy: Path) -> list[str]:
+    """The plots of dvc.yaml that `dvc plots show` cannot draw in a built copy (a column
+    named in tools/graph.py's CURVES that a family does not write, a missing file)."""
+    import json
+
+    dvc = str(Path(sys.executable).parent / "dvc")
+    proc = subprocess.run([dvc, "plots", "show", "--json"], cwd=copy, capture_output=True, text=True)
+    try:
+        errors = json.loads(proc.stdout).get("errors") or []
+    except ValueError:
+        return [f"dvc plots show: {(proc.stderr or proc.stdout).strip()[-300:]}"]
+    return [f"plot {e.get('name')}: {e.get('msg') or e.get('type')}" for e in errors]
+
+
 def check(root: Path, profile: str = "smoke", keep: bool = False,
           reference: Path | None = None, write: bool = False) -> list[str]:
     """Build twice and compare, then (smoke) compare run A with the reference. The scratch copies are removed on any exit (Ctrl-C, SIGTERM,
@@ -195,7 +209,10 @@ def check(root: Path, profile: str = "smoke", keep: bool = False,
             locks.append(lock_outputs(copy / "dvc.lock"))
             if name == "A":
                 metrics_a = headline_metrics(copy)
-        problems = compare(*locks)
+                plot_problems = plot_errors(copy)
+                print(f"run A: dvc plots show: {len(plot_problems)} plot(s) failed to load",
+                      file=sys.stderr)
+        problems = compare(*locks) + plot_problems
         print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
         if reference is not None and write:
             write_reference(root / reference, locks[0], metrics_a, profile)

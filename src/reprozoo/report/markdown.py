@@ -27,7 +27,8 @@ def build(reports: Path, profile: str) -> str:
              f"Profile: **{profile}**. Built by the `report` stage from `reports/metrics/*.json` "
              "(each family's headline numbers, named by `reprozoo.vocabulary`), "
              "`reports/eval/<family>/details.json` (the whole evaluation) "
-             "and the figures under `reports/train/` and `reports/eval/`; "
+             "and small committed copies of the figures under `reports/train/` and "
+             "`reports/eval/` (`reports/figures/`, `reports/tables/`; full size: `dvc pull`); "
              "timings live in MLflow and `reports/bench/`.", ""]
     values = {f.stem: flatten(json.loads(f.read_text(encoding="utf-8")))
               for f in sorted((reports / "metrics").glob("*.json"))}  # family → flat metrics
@@ -63,12 +64,12 @@ def build(reports: Path, profile: str) -> str:
             lines += [f"| {k} | {_fmt(v)} |" for k, v in
                       flatten(json.loads(details.read_text(encoding="utf-8"))).items()
                       if not isinstance(v, (list, dict))]
-        figs = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.png"))
+        # the committed copies (report/published.py), so the links work on a git host
+        figs = sorted((reports / "figures" / fam).glob("*.png"))
         if figs:
             lines.append("")
             lines += [f"![{p.stem}]({p.relative_to(reports).as_posix()})" for p in figs]
-        tables = sorted(p for kind in ("train", "eval") for p in (reports / kind / fam).glob("*.md"))
-        for t in tables:
+        for t in sorted((reports / "tables" / fam).glob("*.md")):
             lines += ["", f"[{t.stem}]({t.relative_to(reports).as_posix()})"]
         lines.append("")
     return "\n".join(lines)
