@@ -16,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -46,10 +47,11 @@ def _free_port() -> int:
 
 def _render(chromium: str, url: str, shot: Path, height: int = 1000) -> str:
     """The DOM after the page's scripts ran (and a screenshot of it)."""
-    base = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            f"--window-size=1600,{height}", "--virtual-time-budget=20000", f"--user-data-dir={shot.parent / '.chromium'}"]
-    subprocess.run([*base, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
-    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True)
+    with tempfile.TemporaryDirectory() as profile:  # a throwaway browser profile
+        base = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                f"--window-size=1600,{height}", "--virtual-time-budget=20000", f"--user-data-dir={profile}"]
+        subprocess.run([*base, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
+        dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True)
     return dom.stdout
 
 
