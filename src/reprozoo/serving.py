@@ -12,9 +12,18 @@ needs its code.
 
 Inputs and outputs, by family kind:
   mnist_clf  float32 array (N, 784), pixels in [0, 1]      → class probabilities (N, 10)
+  numpy_net  the same                                       → its softmax outputs (N, 10)
+  vae        the same                                       → reconstructions (N, 784), from μ
+  rbm        the same                                       → hidden-unit probabilities (N, H)
+  gan        float32 array (N, z_dim) of N(0, 1) noise      → images (N, 784) in [0, 1]
   seq2seq    DataFrame with a `ja` column (Japanese text)   → English translations (beam)
+  charrnn    DataFrame with a `prefix` column               → greedy completions
+  word2vec   DataFrame with a `word` column                 → input vectors (N, D), NaN if unknown
   mf         DataFrame `user`, `item` (0-based indices)     → predicted ratings
   nb spam    DataFrame with a `message` column              → P(spam)
+  qlearning  DataFrame with a `state` column                → the greedy action
+multnet and the association rules are not MLflow models (a table of formulas and a rule
+set: their reports say more than a predict() would).
 Only mlflow, numpy, pandas and torch are imported, and only when a model is logged or
 loaded; nothing here is a DVC stage dependency (tracking.py alone uses it).
 """
@@ -26,7 +35,11 @@ from typing import Any
 
 # family kind → (headline metric that decides the `champion` alias, "max" | "min")
 PRIMARY = {"mnist_clf": ("test/accuracy", "max"), "seq2seq": ("test/bleu", "max"),
-           "mf": ("cv/rmse", "min"), "naive_bayes": ("cv/accuracy", "max")}
+           "mf": ("cv/rmse", "min"), "naive_bayes": ("cv/accuracy", "max"),
+           "numpy_net": ("test/accuracy", "max"), "vae": ("test/loss", "min"),
+           "gan": ("test/fid", "min"), "rbm": ("test/log_likelihood", "max"),
+           "charrnn": ("test/bits_per_char", "min"), "word2vec": ("test/pair_score", "max"),
+           "qlearning": ("test/mean_return", "max")}
 MODEL_FILE = "model.pt"
 ENTRY = Path(__file__).with_name("serving_entry.py")  # the models-from-code file
 
@@ -57,6 +70,30 @@ class Predictor:
         elif kind == "naive_bayes":
             from reprozoo.families.naive_bayes.evaluate import load_spam_models
             self.model = load_spam_models(path, family=family)[0]["improved"]
+        elif kind == "numpy_net":
+            from reprozoo.families.numpy_net.evaluate import load_model
+            self.model = load_model(path, family=family)
+        elif kind == "vae":
+            from reprozoo.families.vae.evaluate import load_model
+            self.model = load_model(path, family=family)[0]
+        elif kind == "gan":
+            from reprozoo.families.gan.evaluate import load_model
+            self.model = load_model(path, family=family)
+        elif kind == "rbm":
+            from reprozoo.families.rbm.evaluate import load_model
+            self.model = load_model(path, family=family)
+        elif kind == "charrnn":
+            from reprozoo.families.charrnn.evaluate import load_model
+            self.model = load_model(path, family=family)
+            self.model[0].eval()
+        elif kind == "word2vec":
+            from reprozoo.families.word2vec.evaluate import load_model
+            words, w_in, _, _ = load_model(path, family)
+            self.model = ({w: n for n, w in enumerate(words)}, w_in)
+        elif kind == "qlearning":
+            from reprozoo.families.qlearning.evaluate import load_model
+            from reprozoo.families.qlearning.model import greedy
+            self.model = greedy(load_model(path, family)[0])
         else:
             raise ValueError(f"family kind {kind!r} has no MLflow model (servable: {sorted(PRIMARY)})")
 
@@ -65,31 +102,68 @@ class Predictor:
         import pandas as pd
         import torch
 
-        if self.kind == "mnist_clf":
-            x = torch.as_tensor(np.asarray(data, dtype=np.float32)).reshape(-1, 1, 28, 28)
+        if self.kind in ("mnist_clf", "numpy_net", "vae", "rbm", "gan"):
+            x = np.asarray(data, dtype=np.float32)
             with torch.inference_mode():
-                return torch.softmax(self.model(x), dim=1).numpy()
+                if self.kind == "mnist_clf":
+                    return torch.softmax(self.model(torch.from_numpy(x).reshape(-1, 1, 28, 28)), 1).numpy()
+                if self.kind == "numpy_net":
+                    from reprozoo.families.numpy_net.model import center_crop
+                    return self.model.forward(center_crop(np.rint(x.reshape(-1, 28, 28) * 255)))
+                if self.kind == "vae":
+                    mu, _ = self.model.encode(torch.from_numpy(x).reshape(-1, 784))
+                    return torch.sigmoid(self.model.decode(mu)).numpy()
+                if self.kind == "rbm":
+                    return self.model.p_h(torch.from_numpy(x).reshape(-1, 784)).numpy()
+                return ((self.model(torch.from_numpy(x)) + 1) / 2).reshape(len(x), -1).numpy()
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        if self.kind == "charrnn":
+            from reprozoo.families.charrnn.model import complete
+            model, itos = self.model
+            with torch.inference_mode():
+                return np.asarray([complete(model, itos, p, 80, 1.0, None, "cpu")
+                                   for p in frame["prefix"].astype(str)], dtype=object)
+        if self.kind == "word2vec":
+            index, w_in = self.model
+            out = np.full((len(frame), w_in.shape[1]), np.nan, dtype=np.float32)
+            for n, w in enumerate(frame["word"].astype(str)):
+                if w in index:
+                    out[n] = w_in[index[w]].numpy()
+            return out
+        if self.kind == "qlearning":
+            return self.model[frame["state"].to_numpy(dtype=np.int64)]
         if self.kind == "seq2seq":
             from reprozoo.families.seq2seq.translate import translate_lines
             lines = frame["ja"].astype(str).tolist()
             return np.asarray(translate_lines(self.model, lines, beam=self.model.cfg.beam), dtype=object)
         if self.kind == "mf":
-            u = torch.as_tensor(frame["user"].to_numpy(), dtype=torch.long)
-            i = torch.as_tensor(frame["item"].to_numpy(), dtype=torch.long)
+            u = torch.from_numpy(np.array(frame["user"], dtype=np.int64))
+            i = torch.from_numpy(np.array(frame["item"], dtype=np.int64))
             with torch.inference_mode():
                 return self.model.predict(u, i).numpy()
         return np.asarray(self.model.spam_probability(frame["message"].astype(str).tolist()))
 
 
-def input_example(kind: str, data_dir: Path | None) -> Any:
+def input_example(kind: str, data_dir: Path | None, model_dir: Path | None = None,
+                  family: str = "") -> Any:
     """A small real input for the model's page and its inferred signature."""
     import numpy as np
     import pandas as pd
 
-    if kind == "mnist_clf":
+    if kind in ("mnist_clf", "numpy_net", "vae", "rbm"):
         x = np.load(Path(data_dir) / "x_test.npy", mmap_mode="r")[:2]
         return np.asarray(x, dtype=np.float32).reshape(2, 784) / (255.0 if x.dtype == np.uint8 else 1.0)
+    if kind == "gan":
+        from reprozoo.families.gan.evaluate import load_model
+        z_dim = next(m for m in load_model(Path(model_dir) / MODEL_FILE, family).modules()
+                     if hasattr(m, "in_features")).in_features
+        return np.random.default_rng(0).standard_normal((2, z_dim)).astype(np.float32)
+    if kind == "charrnn":
+        return pd.DataFrame({"prefix": ["i want to", "she"]})
+    if kind == "word2vec":
+        return pd.DataFrame({"word": ["dog", "犬"]})
+    if kind == "qlearning":
+        return pd.DataFrame({"state": [0, 1]})
     if kind == "seq2seq":
         return pd.DataFrame({"ja": ["私は学生です。", "猫が好きです。"]})
     if kind == "mf":
@@ -109,7 +183,7 @@ def log(run_id: str, uri: str, family: str, kind: str, model_dir: Path,
         artifact_path=None, name="mlflow-model", flavor=mlflow.pyfunc, run_id=run_id,
         python_model=str(ENTRY), artifacts={"model_dir": str(model_dir)},
         model_config={"family": family, "kind": kind},
-        input_example=input_example(kind, data_dir),
+        input_example=input_example(kind, data_dir, model_dir, family),
         # stated, not inferred: MLflow's inference would load the model in a subprocess
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"],
         metadata={"needs": "the reprozoo package of this repository (pip install -e .)"},
