@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,13 @@ def mirror_dir() -> Path:
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     return mirror_dir()
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def run_stage(script: str, *args: str, cwd: Path, env: dict | None = None,

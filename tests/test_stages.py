@@ -3,6 +3,8 @@ failure cases are in test_faults.py)."""
 
 from pathlib import Path
 
+import pytest
+
 from conftest import run_stage
 from reprozoo import checkpoint
 from reprozoo.families.mnist_clf.config import Config as ClfConfig
@@ -98,7 +100,7 @@ def test_mlflow_run_holds_params_step_metrics_tags_artifacts(workspace):
     assert sha256_file(workspace / "models/slp/model.pt") == with_tracking
 
 
-def test_the_model_is_registered_and_the_champion_loads_from_the_registry(workspace):
+def test_the_model_is_registered_and_the_champion_loads_from_the_registry(workspace, monkeypatch):
     """Issue 13 §3: a pyfunc model per run, registered as reprozoo-<family>; the evaluate
     stage moves the `champion` alias only to a better model; models:/… predicts what the
     family's own loader predicts."""
@@ -141,15 +143,9 @@ def test_the_model_is_registered_and_the_champion_loads_from_the_registry(worksp
     # `reprozoo translate/recommend/spam --model models:/…` resolve a URI the same way
     from reprozoo.errors import ReprozooError
     from reprozoo.serving import model_path
-    import os
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    try:
-        assert model_path("models:/reprozoo-slp@champion").read_bytes() == ck.read_bytes()
-        assert model_path("models/slp/model.pt") == Path("models/slp/model.pt")
-        try:
-            model_path("models:/reprozoo-slp@nope")
-            raise AssertionError("an unknown alias must be refused")
-        except ReprozooError as exc:
-            assert "models:/reprozoo-slp@nope" in str(exc) and uri in str(exc)
-    finally:
-        del os.environ["MLFLOW_TRACKING_URI"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert model_path("models:/reprozoo-slp@champion").read_bytes() == ck.read_bytes()
+    assert model_path("models/slp/model.pt") == Path("models/slp/model.pt")
+    with pytest.raises(ReprozooError) as exc:
+        model_path("models:/reprozoo-slp@nope")
+    assert "models:/reprozoo-slp@nope" in str(exc.value) and uri in str(exc.value)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_stage
+from conftest import free_port, run_stage
 
 
 def _chromium() -> str:
@@ -37,12 +36,6 @@ def _chromium() -> str:
             subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=900)
         return shutil.which("chromium")
     pytest.skip("no Chromium: `apt-get install chromium` (Debian) to run the browser test")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _render(chromium: str, url: str, shot: Path, height: int = 1000) -> str:
@@ -65,7 +58,7 @@ def ui(workspace, tmp_path):
         for stage in ("train.py", "evaluate.py"):
             proc = run_stage(stage, family, cwd=workspace, env={"MLFLOW_TRACKING_URI": ""})
             assert proc.returncode == 0, proc.stderr
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "mlflow-ui.log", "w")
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "mlflow"), "ui", "--host", "127.0.0.1", "--port", str(port),

@@ -147,7 +147,6 @@ CURVES: dict[str, dict[str, list[str]]] = {
     "assoc_rules": {"itemsets": ["itemsets"]},
     "qlearning": {"return": ["train_return", "greedy_return"]},
 }
-CURVES_SKIP: dict[str, tuple[str, ...]] = {}  # family → columns it does not write
 
 
 def build() -> str:
@@ -284,7 +283,6 @@ def build() -> str:
     w("  # family's learning curves. Image plots: the report's committed figures.")
     for name, e in fams.items():
         for title, cols in CURVES.get(e.kind, {}).items():
-            cols = [c for c in cols if c not in CURVES_SKIP.get(name, ())]
             w(f"  - {name} · {title}:")
             w("      x: step")
             w(f"      y: {{{lay.REPORTS.as_posix()}/train/{name}/history.csv: [{', '.join(cols)}]}}")

@@ -323,7 +323,7 @@ class MlflowTracker(NullTracker):
         metric, better = serving.PRIMARY[kind]
         name = serving.registered_name(family)
         try:
-            mine = [v for v in self.client.search_model_versions(f"name = '{name}' and run_id = '{self.run_id}'")]
+            mine = self.client.search_model_versions(f"name = '{name}' and run_id = '{self.run_id}'")
             value = headline.get(metric)
             if not mine or value is None:
                 print(f"note: no registered {name} version for this run; champion unchanged", file=sys.stderr)
@@ -341,7 +341,7 @@ class MlflowTracker(NullTracker):
                 print(f"champion: {name} v{version.version} already ({metric} {value:.4g})", file=sys.stderr)
             elif wins:
                 self.client.set_registered_model_alias(name, "champion", version.version)
-                was = "" if champ is None else f"; was v{champ.version} with {old if old is None else f'{old:.4g}'}"
+                was = "" if champ is None else f"; was v{champ.version}" + ("" if old is None else f" with {old:.4g}")
                 print(f"champion: {name} v{version.version} ({metric} {value:.4g}{was})", file=sys.stderr)
             else:
                 print(f"champion: {name} stays v{champ.version} ({metric} {old:.4g}; this run "
