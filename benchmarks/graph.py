@@ -2,6 +2,9 @@
 
     python benchmarks/graph.py --in-place          # this checkout (like `make repro`), its profile
     python benchmarks/graph.py --profile smoke     # a scratch copy of the tracked tree, from scratch
+    python benchmarks/graph.py --profile full --collect reports/full evaluate@cnn evaluate@vae
+                                                   # only these stages (and what they need); keep
+                                                   # their metrics and a targets report in reports/full/
 
 Streams DVC's output, times each stage from its "Running stage" line to the next one (a
 stage DVC skips as unchanged gets no time), and writes reports/bench/graph-<profile>.json:
@@ -35,12 +38,12 @@ def scratch_copy(profile: str) -> Path:
     return work
 
 
-def run(cwd: Path) -> tuple[float, dict[str, float], int]:
+def run(cwd: Path, targets: list[str]) -> tuple[float, dict[str, float], int]:
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     times: dict[str, float] = {}
     current, started = None, 0.0
     t0 = time.perf_counter()
-    proc = subprocess.Popen(["dvc", "repro"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(["dvc", "repro", *targets], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -60,10 +63,58 @@ def run(cwd: Path) -> tuple[float, dict[str, float], int]:
     return time.perf_counter() - t0, times, rc
 
 
+def collect(copy: Path, dest: Path, report: dict) -> list[str]:
+    """Keep what a scratch build evaluated: for each family whose evaluate stage ran, its
+    headline metrics (dest/metrics/<family>.json), whole evaluation (details.json),
+    training curves (history.csv) and the run that made them (run.json: command, commit,
+    machine, its stages' seconds). Families from earlier runs stay; the README is remade
+    from all of them with the profile's targets (met / missed). Returns the families kept."""
+    from reprozoo.report import markdown
+
+    ran = [k.split("@", 1)[1] for k in report["stage_s"] if k.startswith("evaluate@")]
+    (dest / "metrics").mkdir(parents=True, exist_ok=True)
+    run_info = {k: v for k, v in report.items() if k != "stage_s"}
+    for fam in ran:
+        fdir = dest / fam
+        shutil.rmtree(fdir, ignore_errors=True)
+        fdir.mkdir()
+        shutil.copy2(copy / "reports/metrics" / f"{fam}.json", dest / "metrics" / f"{fam}.json")
+        for src in (copy / "reports/eval" / fam / "details.json", copy / "reports/train" / fam / "history.csv"):
+            if src.is_file():
+                shutil.copy2(src, fdir / src.name)
+        stages = {k: v for k, v in report["stage_s"].items() if k.split("@", 1)[1] == fam}
+        (fdir / "run.json").write_text(json.dumps({**run_info, "stage_s": stages}, indent=2) + "\n")
+    families = sorted(f.stem for f in (dest / "metrics").glob("*.json"))
+    rows = []
+    for fam in families:
+        info = json.loads((dest / fam / "run.json").read_text())
+        order = sorted(info["stage_s"].items(), key=lambda kv: kv[0].split("@")[0] != "train")
+        secs = " + ".join(f"{k.split('@')[0]} {v:.0f} s" for k, v in order)
+        rows.append(f"| {fam} | {secs or '(built earlier in its run)'} | `{info['commit']}` | "
+                    f"{info['load_average_start'][0]} | `{info['command']}` |")
+    head = [f"# reprozoo results, profile {report['profile']}", "",
+            "Each family below was built from scratch by `dvc repro` in a scratch copy of the tracked "
+            "tree (`benchmarks/graph.py`, the command in its row) on this project's machine "
+            f"({report['cores']} CPU cores, {report['device']}, torch {report['torch']}). The numbers are "
+            "the stages' own `reports/metrics/<family>.json`, copied to `metrics/`, with "
+            "`<family>/details.json` (the whole evaluation), `<family>/history.csv` (training "
+            "curves) and `<family>/run.json` (command, commit, machine, load, stage seconds). "
+            "Families not listed have not been run on this profile.", "",
+            "| family | stage seconds | commit | load at start | command |", "|---|---|---|---|---|",
+            *rows, ""]
+    body = markdown.build(dest, report["profile"]).splitlines()
+    # The markdown builder's own title and source paragraph describe the live reports/ folder.
+    (dest / "README.md").write_text("\n".join(head + body[3:]) + "\n", encoding="utf-8")
+    return ran
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("targets", nargs="*", help="stages to build (default: the whole graph)")
     ap.add_argument("--profile", default=None, help="build a scratch copy on this profile (default: smoke)")
     ap.add_argument("--in-place", action="store_true", help="run `dvc repro` in this checkout instead")
+    ap.add_argument("--collect", type=Path, default=None,
+                    help="folder (e.g. reports/full) to keep the build's metrics and a targets report in")
     args = ap.parse_args()
     if args.in_place:
         import yaml
@@ -72,19 +123,38 @@ def main() -> int:
     else:
         profile = args.profile or "smoke"
         cwd = scratch_copy(profile)
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
     try:
-        total, times, rc = run(cwd)
+        total, times, rc = run(cwd, args.targets)
+        ordered = dict(sorted(times.items(), key=lambda kv: -kv[1]))
+        fastest = sorted(times.values())[: max(1, len(times) // 4)]
+        command = "python benchmarks/graph.py " + ("--in-place" if args.in_place else f"--profile {profile}")
+        if args.collect:
+            command += f" --collect {args.collect.as_posix()}"
+        command += "".join(f" {t}" for t in args.targets)
+        import torch
+
+        report = {"command": command, "commit": commit + ("+changes" if dirty else ""),
+                  "profile": profile, "cores": os.cpu_count(),
+                  "device": "cuda: " + torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+                  "torch": torch.__version__, "load_average_start": load_start,
+                  "load_average_end": [round(x, 2) for x in os.getloadavg()],
+                  "exit_code": rc, "total_s": round(total, 1),
+                  "stages_run": len(times), "sum_of_stages_s": round(sum(times.values()), 1),
+                  "fixed_cost_estimate_s": round(statistics.median(fastest), 2) if fastest else None,
+                  "stage_s": ordered}
+        if args.collect and rc == 0:
+            kept = collect(cwd, ROOT / args.collect, report)
+            print(f"kept {', '.join(kept)} in {args.collect}/ (README.md: targets met / missed)")
     finally:
         if not args.in_place:
             shutil.rmtree(cwd, ignore_errors=True)
-    ordered = dict(sorted(times.items(), key=lambda kv: -kv[1]))
-    fastest = sorted(times.values())[: max(1, len(times) // 4)]
-    report = {"command": "python benchmarks/graph.py " + ("--in-place" if args.in_place else f"--profile {profile}"),
-              "profile": profile, "cores": os.cpu_count(), "exit_code": rc, "total_s": round(total, 1),
-              "stages_run": len(times), "sum_of_stages_s": round(sum(times.values()), 1),
-              "fixed_cost_estimate_s": round(statistics.median(fastest), 2) if fastest else None,
-              "stage_s": ordered}
-    out = ROOT / f"reports/bench/graph-{profile}.json"
+    name = f"graph-{profile}" + ("-" + "-".join(t.replace("@", "_") for t in args.targets) if args.targets and not args.collect else "")
+    out = ROOT / f"reports/bench/{name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}: {len(times)} stages in {total:.0f} s (exit {rc})")

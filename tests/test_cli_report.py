@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reprozoo.report import markdown as report
 from reprozoo.cli import COMMANDS
@@ -99,18 +100,37 @@ def test_report_compares_the_dcgan_fid_with_the_mlp_gans(tmp_path):
 def test_repro_check_leaves_nothing_behind_when_interrupted(tmp_path, monkeypatch):
     import reprozoo.cli.repro_check as rc
 
-    (tmp_path / "params.yaml").write_text("profile: default\n", encoding="utf-8")
+    (tmp_path / "params.yaml").write_text("profile: default\ntracking:\n  enabled: true\n", encoding="utf-8")
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(["git", "add", "params.yaml"], cwd=tmp_path, check=True)
 
-    def interrupted(copy, log):
-        log.write_text("half a log", encoding="utf-8")
+    def interrupted(builds, parallel):
+        for _, log in builds.values():
+            log.write_text("half a log", encoding="utf-8")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rc, "run_graph", interrupted)
+    monkeypatch.setattr(rc, "run_graphs", interrupted)
     with pytest.raises(KeyboardInterrupt):
         rc.check(tmp_path)
     assert not (tmp_path / ".scratch").exists()
+
+
+def test_repro_check_run_b_has_tracking_off(tmp_path):
+    """Run B of repro-check builds without MLflow: the project's own params.yaml must keep
+    a section the switch can find, and nothing else in it may change."""
+    import reprozoo.cli.repro_check as rc
+
+    repo = Path(__file__).resolve().parents[1]
+    text = (repo / "params.yaml").read_text(encoding="utf-8")
+    (tmp_path / "params.yaml").write_text(text, encoding="utf-8")
+    rc.tracking_off(tmp_path)
+    after = (tmp_path / "params.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(after)["tracking"]["enabled"] is False
+    assert yaml.safe_load(text)["tracking"]["enabled"] is True
+    changed = [(a, b) for a, b in zip(text.splitlines(), after.splitlines()) if a != b]
+    assert len(changed) == 1 and "enabled: false" in changed[0][1], changed
+    with pytest.raises(rc.ReprozooError, match="tracking"):
+        rc.tracking_off(tmp_path)  # already off: nothing to switch, said plainly
 
 
 def test_stage_runs_under_the_project_venv_or_names_the_missing_package(tmp_path):
@@ -166,3 +186,32 @@ def test_stages_pin_the_cpu_before_the_libraries_load():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     capability, cbwr, threads = out.stdout.split()
     assert capability in ("AVX2", "DEFAULT") and cbwr == PINS["MKL_CBWR"] and threads == PINS["OMP_NUM_THREADS"]
+
+
+def test_repro_check_builds_side_by_side_each_timed_and_a_failure_stops_the_other(tmp_path, monkeypatch):
+    """run_graphs with a stand-in `dvc` (a shell script; run_graphs finds dvc beside
+    sys.executable): both builds start at once, each gets its own time, and a failed build
+    raises at once, naming its log, and stops the one still running."""
+    import reprozoo.cli.repro_check as rc
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "dvc").write_text("#!/bin/sh\nread secs code < plan\nsleep $secs\necho built\nexit $code\n")
+    (bindir / "dvc").chmod(0o755)
+    monkeypatch.setattr(rc.sys, "executable", str(bindir / "python"))
+    builds = {}
+    for name, plan in (("A", "1.5 0"), ("B", "0.2 0")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "plan").write_text(plan + "\n")
+        builds[name] = (tmp_path / name, tmp_path / f"{name}.log")
+    secs = rc.run_graphs(builds, parallel=True)
+    assert secs["B"] < 1.0 < secs["A"] < 2.5  # side by side: B's time is its own, not A's
+    assert (tmp_path / "A.log").read_text() == "built\n"
+    (tmp_path / "A" / "plan").write_text("30 0\n")
+    (tmp_path / "B" / "plan").write_text("0.2 3\n")
+    import time as _time
+
+    t0 = _time.perf_counter()
+    with pytest.raises(rc.ReprozooError, match=r"dvc repro failed in .*B \(log .*B\.log\)"):
+        rc.run_graphs(builds, parallel=True)
+    assert _time.perf_counter() - t0 < 10  # A (30 s) was stopped, not waited for

@@ -142,3 +142,34 @@ def test_load_model_rebuilds_from_the_checkpoint_config_and_refuses_misfits(tmp_
     checkpoint.save(path, family="mlp", config=Config(arch="mlp", hidden=32), state=model.state_dict())
     with pytest.raises(CheckpointError, match="does not fit the model"):
         load_model(path, "mlp")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_cosine_schedule_takes_the_step_size_to_zero_over_the_epochs(schedule, monkeypatch):
+    """`schedule: cosine` anneals Adam's lr every batch from lr to ~0 at the last batch of
+    `epochs`; `constant` keeps it (the step sizes Adam is called with are recorded)."""
+    from types import SimpleNamespace
+
+    from reprozoo.families.mnist_clf.train import fit
+
+    seen = []
+    step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(250, 1, 28, 28, generator=g), torch.randint(0, 10, (250,), generator=g)
+    cfg = Config(arch="slp", epochs=3, batch_size=64, lr=0.01, patience=10, schedule=schedule)
+    ctx = SimpleNamespace(seed=0, name="slp", log_step=lambda *a, **k: None)
+    fit(build_model(cfg.model_config()), cfg, x, y, x[:50], y[:50], ctx)
+    assert len(seen) == 3 * 4  # 250 digits in batches of 64: 4 steps an epoch
+    if schedule == "constant":
+        assert seen == [0.01] * 12
+    else:
+        assert seen[0] == pytest.approx(0.01)
+        assert all(a > b for a, b in zip(seen, seen[1:]))
+        assert seen[-1] == pytest.approx(0.01 * (1 + np.cos(np.pi * 11 / 12)) / 2)
+        assert seen[-1] < 0.001

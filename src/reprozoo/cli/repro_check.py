@@ -2,8 +2,12 @@
 then compare with the committed reference made on another machine.
 
 Two scratch copies of the working tree's tracked files are made under .scratch/, each
-runs `dvc repro` on the chosen profile (smoke by default) with its own DVC cache and
-MLflow store, and the output hashes recorded in the two dvc.lock files must be equal.
+runs `dvc repro` on the chosen profile (smoke by default) with its own DVC cache, and the
+output hashes recorded in the two dvc.lock files must be equal. Run A logs to its own
+MLflow store, as a user's build does; run B has tracking off (`tracking.enabled: false`),
+so the comparison also proves that tracking changes no output. On a machine with two or
+more cores the two builds run side by side (the thread count is pinned, reprozoo/cpu_pins.py,
+so sharing the cores changes their speed, not their bits).
 
 Across machines: reports/reference/smoke.json holds the smoke graph's output hashes and
 headline metrics as built on one machine, with that machine's CPU class (vendor, AVX2, GPU).
@@ -153,21 +157,63 @@ def make_copy(src: Path, dest: Path, profile: str) -> None:
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
 
 
-def run_graph(copy: Path, log: Path) -> float:
+def tracking_off(copy: Path) -> None:
+    """Set `tracking.enabled: false` in a copy's params.yaml (run B)."""
+    params = copy / "params.yaml"
+    text, n = re.subn(r"(?m)^(tracking:[ \t]*(?:#.*)?\n(?:[ \t]+#.*\n)*[ \t]+enabled:)[ \t]*true\b",
+                      r"\1 false", params.read_text(encoding="utf-8"))
+    if n != 1:
+        raise ReprozooError(f"{params}: expected a `tracking:` section whose first key is "
+                            "`enabled: true`")
+    params.write_text(text, encoding="utf-8")
+
+
+def _graph_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("MLFLOW_TRACKING_URI", None)  # each copy gets its own sqlite store
     mirror = env.get("REPROZOO_DATA_MIRROR")
     if mirror:
         env["REPROZOO_DATA_MIRROR"] = str(Path(mirror).resolve())
+    return env
+
+
+def run_graphs(builds: dict[str, tuple[Path, Path]], parallel: bool) -> dict[str, float]:
+    """`dvc repro` in each copy (name -> (copy, log)), side by side when `parallel`; the
+    seconds each took. A failed build raises with its log's tail; on any exit the builds
+    still running are stopped."""
     dvc = str(Path(sys.executable).parent / "dvc")
-    t0 = time.perf_counter()
-    with open(log, "w", encoding="utf-8") as f:
-        proc = subprocess.run([dvc, "repro"], cwd=copy, env=env, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        raise ReprozooError(f"dvc repro failed in {copy} (log {log}):\n" + "\n".join(tail))
-    return time.perf_counter() - t0
+    env = _graph_env()
+    waves = [list(builds)] if parallel else [[name] for name in builds]
+    secs: dict[str, float] = {}
+    for wave in waves:
+        procs: dict[str, tuple[subprocess.Popen, float]] = {}
+        try:
+            for name in wave:
+                copy, log = builds[name]
+                with open(log, "w", encoding="utf-8") as f:
+                    procs[name] = (subprocess.Popen([dvc, "repro"], cwd=copy, env=env, stdout=f,
+                                                    stderr=subprocess.STDOUT), time.perf_counter())
+            while any(name not in secs for name in procs):
+                for name, (proc, t0) in procs.items():  # each build's own time, the first failure at once
+                    if name in secs or proc.poll() is None:
+                        continue
+                    secs[name] = time.perf_counter() - t0
+                    if proc.returncode != 0:
+                        copy, log = builds[name]
+                        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+                        raise ReprozooError(f"dvc repro failed in {copy} (log {log}):\n" + "\n".join(tail))
+                time.sleep(0.2)
+        finally:
+            for proc, _ in procs.values():
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+    return secs
 
 
 def plot_errors(copy: Path) -> list[str]:
@@ -200,18 +246,23 @@ def check(root: Path, profile: str = "smoke", keep: bool = False,
     problems: list[str] = []
     done = failed = False
     try:
-        locks = []
-        for name in names:
-            copy = scratch / f"repro-{name}"
+        builds = {name: (scratch / f"repro-{name}", scratch / f"repro-{name}.log") for name in names}
+        for name, (copy, _) in builds.items():
             make_copy(root, copy, profile)
-            secs = run_graph(copy, scratch / f"repro-{name}.log")
-            print(f"run {name}: dvc repro ({profile}) in {secs:.0f} s", file=sys.stderr)
-            locks.append(lock_outputs(copy / "dvc.lock"))
-            if name == "A":
-                metrics_a = headline_metrics(copy)
-                plot_problems = plot_errors(copy)
-                print(f"run A: dvc plots show: {len(plot_problems)} plot(s) failed to load",
-                      file=sys.stderr)
+        tracking_off(builds["B"][0])
+        parallel = (os.cpu_count() or 1) >= 2
+        print(f"building the {profile} graph twice{' side by side' if parallel else ''}: run A with "
+              f"MLflow tracking, run B without (logs: {scratch}/repro-A.log, repro-B.log)",
+              file=sys.stderr)
+        secs = run_graphs(builds, parallel)
+        for name in names:
+            print(f"run {name}: dvc repro ({profile}, tracking {'on' if name == 'A' else 'off'}) "
+                  f"in {secs[name]:.0f} s", file=sys.stderr)
+        locks = [lock_outputs(builds[name][0] / "dvc.lock") for name in names]
+        copy_a = builds["A"][0]
+        metrics_a = headline_metrics(copy_a)
+        plot_problems = plot_errors(copy_a)
+        print(f"run A: dvc plots show: {len(plot_problems)} plot(s) failed to load", file=sys.stderr)
         problems = compare(*locks) + plot_problems
         print(f"compared {len(locks[0])} outputs: {len(problems)} differ", file=sys.stderr)
         if reference is not None and write:

@@ -17,6 +17,7 @@ class Config:
     epochs: int = param(20, gt=0)
     batch_size: int = param(64, gt=0)
     lr: float = param(1e-3, gt=0.0, doc="Adam step size")
+    schedule: Literal["constant", "cosine"] = "constant"  # cosine: lr → 0 over `epochs`, per batch
     weight_decay: float = param(0.0, ge=0.0)
     dropout: float = param(0.0, ge=0.0, lt=1.0)
     patience: int = param(5, gt=0, doc="epochs without a lower validation loss before stopping")

@@ -31,6 +31,11 @@ def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: tor
     g = generator(ctx.seed)
     net = group.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = None
+    if cfg.schedule == "cosine":  # one half cosine over every batch of `epochs` epochs
+        steps = cfg.epochs * sum(1 for i in range(0, len(x), cfg.batch_size)
+                                 if group.usable(min(cfg.batch_size, len(x) - i)))
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
     start_loss, _, _ = score(model, xv, yv)  # where the validation loss starts
     pb = progress.bar(cfg.epochs, desc=f"train {ctx.name}", unit="epoch")
@@ -51,6 +56,8 @@ def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: tor
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if sched is not None:
+                sched.step()
             tot_loss += loss.detach() * len(yb)
             correct += (logits.argmax(1) == yb).sum()
         group.sum(tot_loss)
