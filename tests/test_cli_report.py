@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -209,9 +210,7 @@ def test_repro_check_builds_side_by_side_each_timed_and_a_failure_stops_the_othe
     assert (tmp_path / "A.log").read_text() == "built\n"
     (tmp_path / "A" / "plan").write_text("30 0\n")
     (tmp_path / "B" / "plan").write_text("0.2 3\n")
-    import time as _time
-
-    t0 = _time.perf_counter()
+    t0 = time.perf_counter()
     with pytest.raises(rc.ReprozooError, match=r"dvc repro failed in .*B \(log .*B\.log\)"):
         rc.run_graphs(builds, parallel=True)
-    assert _time.perf_counter() - t0 < 10  # A (30 s) was stopped, not waited for
+    assert time.perf_counter() - t0 < 10  # A (30 s) was stopped, not waited for

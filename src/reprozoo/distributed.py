@@ -107,6 +107,18 @@ def absorb(ctx: Any, history: list[dict[str, float]]) -> None:
         ctx.log_step(int(row.pop("step")), **row)
 
 
+def stop(proc: subprocess.Popen, grace: float = 30) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it has not exited after `grace` s."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def launch(target: str, job: dict[str, Any], nproc: int, *, threads: int | None = None) -> dict[str, Any]:
     """Run `target` ("package.module:function", called as function(job, runtime, group)
     on every rank) on `nproc` processes under torchrun; return rank 0's result (a dict).
@@ -129,12 +141,7 @@ def launch(target: str, job: dict[str, Any], nproc: int, *, threads: int | None 
         try:
             code = proc.wait()
         except BaseException:  # Ctrl-C / SIGTERM of the stage: stop torchrun and its ranks
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             raise
         result_file = jobdir / "result.pt"
         if code != 0 or not result_file.is_file():

@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from reprozoo.distributed import stop
 from reprozoo.errors import ReprozooError
 
 
@@ -206,13 +207,7 @@ def run_graphs(builds: dict[str, tuple[Path, Path]], parallel: bool) -> dict[str
                 time.sleep(0.2)
         finally:
             for proc, _ in procs.values():
-                if proc.poll() is None:
-                    proc.terminate()
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                stop(proc)
     return secs
 
 
