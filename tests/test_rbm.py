@@ -126,3 +126,24 @@ def test_checkpoint_round_trip_and_shape_mismatch(tmp_path):
     checkpoint.save(tmp_path / "w.pt", family="rbm", config=Config(n_hidden=6), state=rbm.state())
     with pytest.raises(CheckpointError, match="'W' has shape"):
         load_model(tmp_path / "w.pt")
+
+
+def test_linear_step_size_against_closed_form():
+    """linear: lr·(1 − (e−1)/E) at epoch e (lr at the first, lr/E at the last); constant: lr."""
+    import dataclasses
+
+    from reprozoo.families.rbm.config import Config
+    from reprozoo.families.rbm.train import step_size
+
+    cfg = Config(lr=0.02, epochs=4, lr_schedule="linear")
+    assert [step_size(cfg, e) for e in range(1, 5)] == pytest.approx([0.02, 0.015, 0.01, 0.005])
+    const = dataclasses.replace(cfg, lr_schedule="constant")
+    assert {step_size(const, e) for e in range(1, 5)} == {0.02}
+
+
+def test_lr_schedule_rejects_unknown_value():
+    from reprozoo.config import ConfigError, build
+    from reprozoo.families.rbm.config import Config
+
+    with pytest.raises(ConfigError, match="lr_schedule = 'cosine'"):
+        build(Config, {"lr_schedule": "cosine"}, where="rbm")

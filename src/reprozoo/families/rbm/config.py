@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from reprozoo.config import param
 
@@ -18,6 +19,7 @@ class Config:
     batch_size: int = param(100, gt=0)
     lr: float = param(0.05, gt=0.0, doc="SGD step size on the mean-per-example gradient")
     momentum: float = param(0.5, ge=0.0, lt=1.0)
+    lr_schedule: Literal["constant", "linear"] = "constant"  # linear: lr × (1 − (epoch−1)/epochs), Tieleman 2008
     weight_decay: float = param(2e-4, ge=0.0, doc="L2 on W (Hinton 2010 §10)")
     train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
     ais_runs: int = param(100, gt=1, doc="AIS importance-weighted chains")

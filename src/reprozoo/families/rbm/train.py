@@ -31,6 +31,14 @@ def load_split(ctx: Context, split: str, limit: int, seed_offset: int) -> tuple[
     return binarize(x, generator(ctx.seed + seed_offset, ctx.device)), y
 
 
+def step_size(cfg: Config, epoch: int) -> float:
+    """The SGD step size of `epoch` (1-based): constant, or decayed linearly (PCD needs the
+    decay: its persistent chains only follow a slowly moving model)."""
+    if cfg.lr_schedule == "linear":
+        return cfg.lr * (1.0 - (epoch - 1) / cfg.epochs)
+    return cfg.lr
+
+
 def fit(rbm: RBM, cfg: Config, x: torch.Tensor, ctx: Context) -> dict[str, float]:
     """Momentum SGD on CD-k (chains restart at the batch) or PCD-k (persistent chains)."""
     g = generator(ctx.seed, ctx.device)
@@ -41,6 +49,7 @@ def fit(rbm: RBM, cfg: Config, x: torch.Tensor, ctx: Context) -> dict[str, float
         order = torch.randperm(len(x), generator=g, device=g.device).to(x.device)
         err = torch.zeros((), device=x.device)
         mom = cfg.momentum if epoch > 5 else min(cfg.momentum, 0.5)  # Hinton 2010 §9
+        lr = step_size(cfg, epoch)
         for i in range(0, len(x), cfg.batch_size):
             v0 = x[order[i:i + cfg.batch_size]]
             start = chains[: len(v0)] if cfg.persistent else v0
@@ -49,7 +58,7 @@ def fit(rbm: RBM, cfg: Config, x: torch.Tensor, ctx: Context) -> dict[str, float
                 chains[: len(v0)] = vk
             grads = (grads[0] - cfg.weight_decay * rbm.W, grads[1], grads[2])
             for t, v, d in zip((rbm.W, rbm.b, rbm.c), vel, grads):
-                v.mul_(mom).add_(d, alpha=cfg.lr)
+                v.mul_(mom).add_(d, alpha=lr)
                 t.add_(v)
             err += rbm.reconstruction_error(v0).sum()
         recon = check_finite(float(err) / len(x), epoch, "reconstruction error")
