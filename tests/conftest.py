@@ -43,6 +43,29 @@ def run_stage(script: str, *args: str, cwd: Path, env: dict | None = None,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+
+def start_training_in_loop(workspace: Path, family: str = "cnn", timeout: float = 180) -> subprocess.Popen:
+    """Start `train.py <family>` in the background and return once it is inside its epoch
+    loop (its progress line "train <family>:" printed, then 1 s). Output goes to
+    workspace/train.log, not an unread pipe: a full pipe would block the child's writes (and
+    its interrupt handling) whatever the code under test does. A shell starts background jobs
+    with SIGINT ignored and Python keeps an inherited SIG_IGN, so the child gets the default
+    handler back: it sees KeyboardInterrupt however the test suite itself was started."""
+    import signal
+    import time
+
+    log = workspace / "train.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), family], cwd=workspace,
+                                stdout=out, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + timeout
+    while f"train {family}:" not in log.read_text() and time.time() < deadline:
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.2)
+    time.sleep(1)
+    return proc
+
 TINY_PARAMS = """\
 profile: smoke
 seed: 0

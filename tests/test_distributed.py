@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import csv
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import PIPELINES, run_stage
+from conftest import run_stage, start_training_in_loop
 from reprozoo.io import sha256_file
 
 CNN = "cnn: {arch: cnn, epochs: 40, batch_size: 32, lr: 0.001, patience: 40}"
@@ -152,21 +150,12 @@ def test_more_processes_than_examples_per_batch_is_refused(workspace):
 @pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_stopping_the_stage_stops_every_rank_and_leaves_nothing(workspace, sig, code):
     set_cnn(workspace, epochs=40, nproc=2)
-    log = workspace / "train.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), "cnn"], cwd=workspace,
-                                stdout=out, stderr=subprocess.STDOUT, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        deadline = time.time() + 180
-        while "train cnn:" not in log.read_text() and time.time() < deadline:
-            assert proc.poll() is None, log.read_text()
-            time.sleep(0.2)
-        time.sleep(1)
-        kids = descendants(proc.pid)
-        assert len(kids) >= 3, kids  # torchrun's launcher and its two ranks
-        proc.send_signal(sig)
-        proc.wait(timeout=120)
-    assert proc.returncode == code, log.read_text()
+    proc = start_training_in_loop(workspace)
+    kids = descendants(proc.pid)
+    assert len(kids) >= 3, kids  # torchrun's launcher and its two ranks
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    assert proc.returncode == code, (workspace / "train.log").read_text()
     deadline = time.time() + 30
     while any(alive(k) for k in kids) and time.time() < deadline:
         time.sleep(0.2)

@@ -11,7 +11,6 @@ import io
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 import types
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import PIPELINES, run_stage
+from conftest import run_stage, start_training_in_loop
 from reprozoo import checkpoint
 from reprozoo.cli import main
 from reprozoo.errors import CheckpointError
@@ -93,24 +92,9 @@ def test_nan_loss_stops_the_run_and_keeps_the_previous_model(workspace, monkeypa
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
-    # Output goes to a file, not an unread pipe: a full pipe would block the child's
-    # writes (and its interrupt handling) whatever the code under test does.
-    log = workspace / "train.log"
-    with open(log, "w") as out:
-        # A shell starts background jobs with SIGINT ignored, and Python keeps an inherited
-        # SIG_IGN; restore the default so the child gets its KeyboardInterrupt however
-        # the test suite itself was started (CI may run it in the background).
-        proc = subprocess.Popen([sys.executable, str(PIPELINES / "train.py"), "cnn"], cwd=workspace,
-                                stdout=out, stderr=subprocess.STDOUT, text=True,
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        deadline = time.time() + 180
-        # the progress line printed when the epoch loop starts ("train cnn: 0/40 ...")
-        while "train cnn:" not in log.read_text() and time.time() < deadline:
-            assert proc.poll() is None, log.read_text()
-            time.sleep(0.2)
-        time.sleep(1)  # inside the epoch loop
-        proc.send_signal(sig)
-        proc.wait(timeout=120)
+    proc = start_training_in_loop(workspace)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
     assert proc.returncode != 0
     model_dir = workspace / "models/cnn"
     assert not (model_dir / "model.pt").exists()
