@@ -45,7 +45,8 @@ def build(reports: Path, profile: str) -> str:
     for fam, key, op, other, okey in RELATIVE:
         v, w = values.get(fam, {}).get(key), values.get(other, {}).get(okey)
         if v is not None and w is not None:
-            rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {other} ({_fmt(w)}) | "
+            than = okey if other == fam else other  # within a family: name the other metric
+            rows.append(f"| {fam} | {key} | {_fmt(v)} | {op} {than} ({_fmt(w)}) | "
                         f"{'met' if _check(v, op, w) else '**missed**'} |")
     if rows:
         lines += ["## Targets for this profile", "", "| family | metric | value | target | status |",
