@@ -55,7 +55,7 @@ from reprozoo.metrics import flatten  # noqa: E402
 # Cheapest first on a GPU (estimated), cnn before the GANs (they need models/cnn).
 ORDER = ("slp", "mlp_imginit", "mlp", "vae", "cnn", "charrnn", "rbm", "gan_mlp", "gan_dcgan", "seq2seq")
 # Changes to the full profile for the 15-minute device window. The full schedules are now
-# sized for 2 CPU cores (params.yaml's comments: about 2 h for the whole graph there), so a
+# sized for 2 CPU cores (params.yaml's comments: about 2.5 h for the whole graph there), so a
 # GPU runs them whole; only the sklearn comparison, CPU-only and minutes long on 54,000
 # images, is left out. Numbers here are caps: they never raise a full-profile value.
 WINDOW: dict[str, dict[str, Any]] = {
