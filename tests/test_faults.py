@@ -108,6 +108,26 @@ def test_interrupted_training_leaves_no_model_and_recovers(workspace, sig):
     assert sorted(p.name for p in model_dir.iterdir()) == ["model.pt"]
 
 
+@pytest.mark.parametrize("sig,status", [(signal.SIGINT, "KILLED"), (signal.SIGKILL, "FAILED")])
+def test_an_interrupted_stage_closes_its_mlflow_run(workspace, sig, status):
+    """Ctrl-C: the stage sends the run's end (KILLED) to its tracking process, which ignores
+    the signal to record it; SIGKILL: the process sees the stage's pipe close (FAILED)."""
+    from mlflow.tracking import MlflowClient
+
+    set_param(workspace, "tracking: {enabled: false}", "tracking: {enabled: true}")
+    proc = start_training_in_loop(workspace)
+    proc.send_signal(sig)
+    proc.wait(timeout=120)
+    client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")
+    deadline = time.time() + 60
+    while True:
+        runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        if [r.info.status for r in runs] == [status] or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert [r.info.status for r in runs] == [status], (workspace / "train.log").read_text()
+
+
 def test_checkpoint_from_another_family_or_shape_is_refused(workspace, tmp_path):
     from reprozoo.families.mnist_clf.model import build_model
 

@@ -86,3 +86,64 @@ def test_a_dvc_temporary_workspace_logs_to_the_project(tmp_path, monkeypatch):
     assert tracking.checkout_dir(tmp_path) == copy
     monkeypatch.chdir(tmp_path)
     assert tracking.checkout_dir(tmp_path) == tmp_path
+
+
+# -- the process beside the stage (reprozoo.tracking_process) ------------------------------
+def test_the_tracking_process_logs_what_the_stage_sends(store, tmp_path):
+    """Params, per-step metrics (NumPy scalars too), tags and artifacts arrive, in order,
+    and the run ends FINISHED; the evaluate side finds the run again by its model's hash."""
+    import numpy as np
+
+    from reprozoo.io import sha256_file
+    from reprozoo.tracking_process import TrackingProcess
+
+    client, _ = store
+    model = tmp_path / "model" / "model.pt"
+    model.parent.mkdir()
+    model.write_bytes(b"weights")
+    side = TrackingProcess("demo", tmp_path)
+    tracker = side.start_training_run(params={"seed": 0, "demo": {"lr": 0.5}}, tags={"profile": "smoke"})
+    for step in (1, 2, 3):
+        tracker.log_metrics({"loss": np.float32(1.0 / step), "flag": True}, step=step)
+    tracker.set_tags({tracking.MODEL_TAG: sha256_file(model)})
+    tracker.log_artifact(model.parent, "model")
+    side.end("FINISHED")
+    run = client.get_run(tracker.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["lr"] == "0.5"
+    assert run.data.tags["profile"] == "smoke" and run.data.tags["reprozoo.pid"] == str(os.getpid())
+    from reprozoo.vocabulary import canonical
+
+    history = client.get_metric_history(tracker.run_id, canonical("loss"))
+    assert [(m.step, round(m.value, 4)) for m in history] == [(1, 1.0), (2, 0.5), (3, 0.3333)]
+    assert "flag" not in run.data.metrics  # booleans are not metrics
+    assert [f.path for f in client.list_artifacts(tracker.run_id, "model")] == ["model/model.pt"]
+
+    side = TrackingProcess("demo", tmp_path)
+    found = side.find_training_run(model)
+    found.log_metrics({"test/accuracy": 0.9})
+    side.end()
+    assert found.run_id == tracker.run_id
+    assert client.get_run(tracker.run_id).data.metrics["test/accuracy"] == 0.9
+
+
+def test_a_stage_gone_without_a_word_leaves_its_run_failed(store, tmp_path):
+    """SIGKILL of the stage: its pipe closes, and the process closes the run as FAILED."""
+    from reprozoo.tracking_process import TrackingProcess
+
+    client, _ = store
+    side = TrackingProcess("demo", tmp_path)
+    tracker = side.start_training_run(params={}, tags={})
+    side.close()  # what the stage's death does to the pipe
+    assert side.proc.returncode == 0
+    assert client.get_run(tracker.run_id).info.status == "FAILED"
+
+
+def test_an_unusable_store_stops_the_stage_before_training(tmp_path, monkeypatch):
+    from reprozoo.errors import TrackingError
+    from reprozoo.tracking_process import TrackingProcess
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    side = TrackingProcess("demo", tmp_path)
+    with pytest.raises(TrackingError, match=r"http://127\.0\.0\.1:9.*tracking: \{enabled: false\}"):
+        side.start_training_run(params={}, tags={})
+    side.close()

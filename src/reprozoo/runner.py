@@ -69,15 +69,25 @@ def _publish(staged: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, Any, Context]:
+def _setup(name: str, params: Params, io: StageIO) -> tuple[Any, Any, str, Context]:
+    """The family's module, its config, its kind and the step's context."""
     entry = families.entry(params.raw, name, where=str(params.path))
     fam = families.load(entry.kind)
     cfg = params.build(fam.Config, name)
-    tcfg = params.build(TrackingConfig, "tracking")
     rt = runtime.setup(params.seed, params.device)
     ctx = Context(name=name, profile=params.profile, data_dir=io.data, needs=io.needs,
                   model_dir=io.model_dir, report_dir=io.report_dir, runtime=rt)
-    return fam, cfg, tcfg, ctx
+    return fam, cfg, entry.kind, ctx
+
+
+def _tracking_process(name: str, params: Params, io: StageIO) -> Any:
+    """With tracking on, start MLflow's process now, before the family's imports, so that
+    the two overlap (reprozoo.tracking_process); None with tracking off."""
+    if not params.build(TrackingConfig, "tracking").enabled:
+        return None
+    from reprozoo.tracking_process import TrackingProcess
+
+    return TrackingProcess(name, io.root)
 
 
 def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
@@ -85,8 +95,16 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     the run (training, saving, tracking) has succeeded, and survive any failure."""
     staged = dataclasses.replace(io, model_dir=_staging(io.model_dir),
                                  report_dir=_staging(io.report_dir))
-    fam, cfg, tcfg, ctx = _setup(name, params, staged)
-    kind = families.entry(params.raw, name, where=str(params.path)).kind
+    side = _tracking_process(name, params, io)
+    try:
+        return _train(name, params, io, staged, side)
+    finally:
+        if side is not None:
+            side.close()
+
+
+def _train(name: str, params: Params, io: StageIO, staged: StageIO, side: Any) -> dict[str, Any]:
+    fam, cfg, kind, ctx = _setup(name, params, staged)
     _fresh(ctx.model_dir)
     _fresh(ctx.report_dir)
     resolved = {"profile": params.profile, "seed": params.seed, "device": params.device,
@@ -98,21 +116,26 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
             **tracking.data_hashes(inputs)}
     print(f"train@{name}: profile={params.profile} device={ctx.device} seed={params.seed}",
           file=sys.stderr)
+    tracker: Any = tracking.NullTracker()
     try:
-        with tracking.training_run(name, enabled=tcfg.enabled, root=io.root, stage=f"train@{name}",
-                                   params=resolved, tags=tags) as tracker:
-            ctx.tracker = tracker
-            final = fam.train(cfg, ctx) or {}
-            ctx.write_history()
-            tracker.log_metrics(final)
-            if ctx.model_path.exists():
-                tracker.set_tags({tracking.MODEL_TAG: sha256_file(ctx.model_path)})
-                tracker.log_artifact(ctx.model_dir, "model")
-                tracker.log_model(name, kind, ctx.model_dir, io.data)
-            tracker.log_artifact(ctx.report_dir, "train")
-    except BaseException:
+        if side is not None:  # waits for the store check: no training before it passed
+            tracker = side.start_training_run(params=resolved, tags=tags)
+        ctx.tracker = tracker
+        final = fam.train(cfg, ctx) or {}
+        ctx.write_history()
+        tracker.log_metrics(final)
+        if ctx.model_path.exists():
+            tracker.set_tags({tracking.MODEL_TAG: sha256_file(ctx.model_path)})
+            tracker.log_artifact(ctx.model_dir, "model")
+            tracker.log_model(name, kind, ctx.model_dir, io.data)
+        tracker.log_artifact(ctx.report_dir, "train")
+        if side is not None:
+            side.end("FINISHED")
+    except BaseException as exc:
         # Nothing half-written: a failed or interrupted run leaves the previous outputs as
         # they were and removes its own.
+        if side is not None and tracker.enabled:
+            side.end("KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED")
         shutil.rmtree(ctx.model_dir, ignore_errors=True)
         shutil.rmtree(ctx.report_dir, ignore_errors=True)
         raise
@@ -123,15 +146,23 @@ def train_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
 
 def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     """Score the model; figures go to a staging folder that replaces the old one on success."""
-    fam, cfg, tcfg, ctx = _setup(name, params, dataclasses.replace(io, report_dir=_staging(io.report_dir)))
+    side = _tracking_process(name, params, io)
+    try:
+        return _evaluate(name, params, io, side)
+    finally:
+        if side is not None:
+            side.end()
+
+
+def _evaluate(name: str, params: Params, io: StageIO, side: Any) -> dict[str, Any]:
+    fam, cfg, kind, ctx = _setup(name, params, dataclasses.replace(io, report_dir=_staging(io.report_dir)))
     if io.metrics_file is None:
         raise ValueError("evaluate_family needs io.metrics_file")
     # Fail early with the fix, before a family tries to read a missing or broken model.
     checkpoint.load(ctx.model_path, family=name, config_cls=fam.Config)
     _fresh(ctx.report_dir)
-    ctx.tracker = tracking.find_training_run(name, ctx.model_path, enabled=tcfg.enabled,
-                                             root=io.root)
-    kind = families.entry(params.raw, name, where=str(params.path)).kind
+    if side is not None and ctx.model_path.exists():
+        ctx.tracker = side.find_training_run(ctx.model_path)
     try:
         result = fam.evaluate(cfg, ctx)
         metrics.write_details(ctx.report_dir / metrics.DETAILS, result)

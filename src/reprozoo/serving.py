@@ -174,8 +174,9 @@ def input_example(kind: str, data_dir: Path | None, model_dir: Path | None = Non
 def log(run_id: str, uri: str, family: str, kind: str, model_dir: Path,
         data_dir: Path | None) -> Any:
     """Log the family's model to run `run_id` and register it as `reprozoo-<family>`."""
+    from importlib.metadata import version
+
     import mlflow
-    import torch
     from mlflow.models import Model
 
     mlflow.set_tracking_uri(uri)
@@ -185,7 +186,7 @@ def log(run_id: str, uri: str, family: str, kind: str, model_dir: Path,
         model_config={"family": family, "kind": kind},
         input_example=input_example(kind, data_dir, model_dir, family),
         # stated, not inferred: MLflow's inference would load the model in a subprocess
-        pip_requirements=[f"mlflow=={mlflow.__version__}", f"torch=={torch.__version__.split('+')[0]}"],
+        pip_requirements=[f"mlflow=={mlflow.__version__}", f"torch=={version('torch').split('+')[0]}"],
         metadata={"needs": "the reprozoo package of this repository (pip install -e .)"},
         registered_model_name=registered_name(family), await_registration_for=30)
 

@@ -112,11 +112,12 @@ def run_name(family: str, tags: Mapping[str, str]) -> str:
     return f"{family} · {tags.get('profile', '?')} · {where}"
 
 
-def standard_tags(root: Path, git: Mapping[str, str]) -> dict[str, str]:
+def standard_tags(root: Path, git: Mapping[str, str], argv: list[str] | None = None) -> dict[str, str]:
     """MLflow's own tags, which fill the run page's Source, Created by and Git commit."""
     import getpass
 
-    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    argv = sys.argv if argv is None else argv
+    script = Path(argv[0]) if argv and argv[0] else Path("python")
     try:
         source = script.resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError:
@@ -178,6 +179,14 @@ def data_hashes(paths: list[Path]) -> dict[str, str]:
                 continue
             out[f"data.sha256.{f.as_posix()}"] = sha256_file(f)
     return out
+
+
+def is_number(value: Any) -> bool:
+    """A metric value: a Python or NumPy number, not a boolean."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and type(value).__name__ != "bool_"
 
 
 class NullTracker:
@@ -269,8 +278,7 @@ class MlflowTracker(NullTracker):
         else:
             self.last_step = max(step, self.last_step or step)
         ts = int(time.time() * 1000)
-        batch = [Metric(canonical(k), float(v), ts, step) for k, v in metrics.items()
-                 if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        batch = [Metric(canonical(k), float(v), ts, step) for k, v in metrics.items() if is_number(v)]
         if batch:
             self._safely("log_metrics", lambda: self.client.log_batch(self.run_id, metrics=batch))
 
@@ -372,6 +380,9 @@ def _open(family: str, root: Path, uri: str) -> tuple[Any, str]:
     # Seconds, not minutes: MLflow's client retries an unreachable server for ~4 minutes.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    # MLflow 3's usage telemetry (it warms up the Databricks SDK, and uploads at exit):
+    # off unless the user sets the variable.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     first_use: Any = contextlib.nullcontext()
     if uri.startswith("sqlite:///"):
         db = Path(uri[len("sqlite:///"):])
@@ -434,16 +445,16 @@ def _experiment(family: str, root: Path, uri: str) -> tuple[Any, str]:
         raise
 
 
-@contextlib.contextmanager
-def training_run(family: str, *, enabled: bool, root: Path, stage: str,
-                 params: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[NullTracker]:
-    """Open the run for one training stage; mark it FAILED if the body raises.
+def start_training_run(family: str, *, root: Path, params: Mapping[str, Any],
+                       tags: Mapping[str, str], argv: list[str] | None = None,
+                       pid: int | None = None) -> MlflowTracker:
+    """Create the run of one training stage and log its params and data sets.
 
-    `root`: the project root (the store's default home, the git checkout); `tags`: the
-    caller's identity tags (the stage scripts add the pipeline's stage and experiment)."""
-    if not enabled:
-        yield NullTracker()
-        return
+    `argv`/`pid`: the stage process's command line and PID when another process logs for
+    it (reprozoo.tracking_process); the orphan check closes the run once that PID is gone."""
+    from reprozoo.errors import TrackingError
+
+    argv = list(sys.argv if argv is None else argv)
     client, exp_id = _client_and_experiment(family, root)
     close_orphans(client, exp_id)
     git = git_identity(checkout_dir(root))
@@ -451,31 +462,52 @@ def training_run(family: str, *, enabled: bool, root: Path, stage: str,
         FAMILY_TAG: family,
         "reprozoo.family": family,
         "reprozoo.host": socket.gethostname(),
-        "reprozoo.pid": str(os.getpid()),
+        "reprozoo.pid": str(os.getpid() if pid is None else pid),
         "params_hash": params_hash(params),
-        "command": " ".join(sys.argv),
+        "command": " ".join(argv),
         **git,
-        **standard_tags(root, git),
+        **standard_tags(root, git, argv),
         **tags,
     }
-    from reprozoo.errors import TrackingError
-
     try:
         run = client.create_run(exp_id, run_name=run_name(family, all_tags), tags=all_tags)
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only or corrupt store, bad credentials
         raise TrackingError(_store_error(tracking_uri(root), exc)) from None
     tracker = MlflowTracker(client, run.info.run_id, tracking_uri(root))
+    tracker.end_client = client  # the run's end is recorded even after a logging failure
     tracker.log_params(run_params(family, params))
     tracker._safely("log_inputs", lambda: client.log_inputs(run.info.run_id,
                                                             datasets=datasets(all_tags, root)))
+    return tracker
+
+
+def end_training_run(tracker: MlflowTracker, status: str = "FINISHED") -> None:
+    """Record the run's end: FINISHED (even after a logging hiccup), FAILED or KILLED."""
+    if status == "FINISHED":
+        tracker.broken = False
+    client = getattr(tracker, "end_client", tracker.client)
+    tracker._safely("set_terminated", lambda: client.set_terminated(tracker.run_id, status=status))
+
+
+@contextlib.contextmanager
+def training_run(family: str, *, enabled: bool, root: Path, stage: str,
+                 params: Mapping[str, Any], tags: Mapping[str, str]) -> Iterator[NullTracker]:
+    """Open the run for one training stage in this process; mark it FAILED if the body
+    raises (KILLED on Ctrl-C or SIGTERM).
+
+    `root`: the project root (the store's default home, the git checkout); `tags`: the
+    caller's identity tags (the stage scripts add the pipeline's stage and experiment).
+    The stages log from a process beside them instead (reprozoo.tracking_process)."""
+    if not enabled:
+        yield NullTracker()
+        return
+    tracker = start_training_run(family, root=root, params=params, tags=tags)
     try:
         yield tracker
     except BaseException as exc:
-        status = "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED"
-        tracker._safely("set_terminated", lambda: client.set_terminated(run.info.run_id, status=status))
+        end_training_run(tracker, "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED")
         raise
-    tracker.broken = False  # the run's end is recorded even after a logging hiccup
-    tracker._safely("set_terminated", lambda: client.set_terminated(run.info.run_id, status="FINISHED"))
+    end_training_run(tracker)
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,285 @@
+"""MLflow in a process beside the stage, so that its start-up overlaps the stage's own.
+
+Importing MLflow and opening its store cost a stage about 4 s on 2 cores before it
+trained anything, and torch's import another 3 s, one after the other. A stage with
+tracking on now starts this process first (`TrackingProcess`), which imports MLflow,
+opens the store and checks it while the stage imports torch and loads its data; the stage
+waits for it only where it must:
+
+- before training starts (the store check of reprozoo.tracking: one TrackingError naming
+  the URI and the fixes, before any work is spent) and for the run's ID;
+- for each `log_artifact` / `log_model` (the stage moves those folders right after);
+- at the end, until every metric, artifact and the run's end are written.
+
+Everything else (per-step metrics, params, tags) is sent without waiting. The process
+logs with reprozoo.tracking's `MlflowTracker`, so a failure mid-run still warns once and
+keeps the stage's results. It ignores Ctrl-C and SIGTERM (they reach the whole process
+group): the stage unwinds, sends the run's end (KILLED) and waits; if the stage dies
+without a word (SIGKILL), the process sees its pipe close and closes the run as FAILED.
+
+Protocol: one JSON object per line on the process's stdin; the replies (one JSON object
+per line) come on a private copy of its stdout, whose own descriptor goes to stderr so that
+nothing MLflow prints can mix with them.
+
+    python -m reprozoo.tracking_process      (started by TrackingProcess, not by hand)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# Replies the stage waits for; every other message is fire-and-forget.
+_ASKS = {"train_run", "find_run", "log_artifact", "log_model", "end"}
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what the families log: NumPy scalars as numbers, anything else as text."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+def _numbers(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """The values MlflowTracker.log_metrics keeps (numbers that are not booleans)."""
+    from reprozoo.tracking import is_number
+
+    return {k: float(v) for k, v in metrics.items() if is_number(v)}
+
+
+class TrackingProcess:
+    """The stage's side of the process: start it early, then open or find the run."""
+
+    def __init__(self, family: str, root: Path):
+        import reprozoo
+
+        src = str(Path(reprozoo.__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [src, *filter(None, [os.environ.get("PYTHONPATH")])]))
+        self.family, self.root = family, Path(root)
+        self.quiet = False  # after the process is lost: one warning, then nothing
+        self.proc = subprocess.Popen([sys.executable, "-m", "reprozoo.tracking_process"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                     text=True, bufsize=1)
+        self._send({"op": "connect", "family": family, "root": str(self.root)})
+
+    # -- messages -------------------------------------------------------------------------
+    def _lost(self, what: str) -> None:
+        if not self.quiet:
+            self.quiet = True
+            code = self.proc.poll()
+            print(f"warning: the MLflow tracking process stopped (exit code {code}) during "
+                  f"{what}; no more tracking for this run, results are kept", file=sys.stderr)
+
+    def _send(self, msg: Mapping[str, Any]) -> bool:
+        if self.quiet:
+            return False
+        try:
+            self.proc.stdin.write(json.dumps(msg, default=_plain) + "\n")
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError, ValueError):
+            self._lost(str(msg.get("op")))
+            return False
+
+    def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Send and wait for the reply; None when the process is gone."""
+        if not self._send(msg):
+            return None
+        line = self.proc.stdout.readline()
+        if not line:
+            self._lost(str(msg.get("op")))
+            return None
+        return json.loads(line)
+
+    # -- runs -----------------------------------------------------------------------------
+    def _run_or_raise(self, reply: dict[str, Any] | None) -> str | None:
+        from reprozoo.errors import TrackingError
+
+        if reply is None:
+            raise TrackingError(f"the MLflow tracking process exited (code {self.proc.poll()}) "
+                                "before the run started; see the lines above, or set "
+                                "`tracking: {enabled: false}` in params.yaml")
+        if reply.get("error"):
+            raise TrackingError(reply["error"])
+        return reply.get("run_id")
+
+    def start_training_run(self, *, params: Mapping[str, Any], tags: Mapping[str, str]) -> RemoteTracker:
+        """The run of this training stage (waits for the store check)."""
+        reply = self._ask({"op": "train_run", "params": params, "tags": dict(tags),
+                           "argv": sys.argv, "pid": os.getpid()})
+        return RemoteTracker(self, self._run_or_raise(reply))
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Finish what was sent, record the run's end (`status`), and wait for the process."""
+        if self.proc.poll() is None and not self.quiet:
+            self._ask({"op": "end", "status": status})
+        self.close()
+
+    def find_training_run(self, model_file: Path) -> Any:
+        """The run that trained `model_file` as a tracker (a NullTracker when none holds it)."""
+        from reprozoo.tracking import NullTracker
+
+        run_id = self._run_or_raise(self._ask({"op": "find_run", "model_file": str(Path(model_file).resolve())}))
+        return RemoteTracker(self, run_id) if run_id else NullTracker()
+
+    def close(self) -> None:
+        """Close the pipe and wait for the process (it ends the run as FAILED if still open)."""
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            print("warning: the MLflow tracking process did not finish within 120 s; stopped it",
+                  file=sys.stderr)
+            self.proc.kill()
+            self.proc.wait()
+
+
+class RemoteTracker:
+    """The tracker a family sees (reprozoo.tracking.NullTracker's surface); it forwards."""
+
+    enabled = True
+
+    def __init__(self, process: TrackingProcess, run_id: str | None):
+        self.process, self.run_id = process, run_id
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self.process._send({"op": "log_metrics", "metrics": _numbers(metrics), "step": step})
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.process._send({"op": "log_params", "params": dict(params)})
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.process._send({"op": "set_tags", "tags": {k: str(v) for k, v in tags.items()}})
+
+    def log_artifact(self, path: str | os.PathLike, subdir: str | None = None) -> None:
+        self.process._ask({"op": "log_artifact", "path": str(Path(path).resolve()), "subdir": subdir})
+
+    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None) -> None:
+        self.process._ask({"op": "log_model", "family": family, "kind": kind,
+                           "model_dir": str(Path(model_dir).resolve()),
+                           "data_dir": None if data_dir is None else str(Path(data_dir).resolve())})
+
+    def crown(self, family: str, kind: str, headline: Mapping[str, Any]) -> None:
+        self.process._send({"op": "crown", "family": family, "kind": kind, "headline": dict(headline)})
+
+
+# -- the process itself ------------------------------------------------------------------
+def _skip_dependency_scan() -> None:
+    """MLflow's Model.log compares the model's stated requirements (here mlflow and torch)
+    with the environment through importlib_metadata.packages_distributions(), which reads
+    every installed package's file list: 1.5-1.9 s a stage. The map it builds is seeded
+    with the two packages a reprozoo model states; a later MLflow without that private
+    name simply scans as before."""
+    try:
+        from mlflow.utils import requirements_utils as ru
+    except ImportError:
+        return
+    if getattr(ru, "_MODULES_TO_PACKAGES", 0) is None:
+        ru._MODULES_TO_PACKAGES = {"mlflow": ["mlflow"], "torch": ["torch"]}
+
+
+def _warm_up() -> None:
+    """While the stage trains (on the other core): import what logging its model needs at
+    the end. MLflow checks the input example by loading the model through
+    reprozoo.serving, which imports torch."""
+    import mlflow.pyfunc  # noqa: F401
+    import torch  # noqa: F401
+    from mlflow.models import Model  # noqa: F401
+
+    _skip_dependency_scan()
+
+
+def _serve(requests: Any, replies: Any) -> None:
+    from reprozoo import tracking
+    from reprozoo.errors import TrackingError
+
+    def reply(**fields: Any) -> None:
+        replies.write(json.dumps(fields) + "\n")
+        replies.flush()
+
+    family = root = error = None
+    tracker: Any = None
+    training = ended = False
+    for line in requests:
+        msg = json.loads(line)
+        op = msg.pop("op")
+        if op == "connect":
+            family, root = msg["family"], Path(msg["root"])
+            try:
+                client, exp_id = tracking._client_and_experiment(family, root)
+                tracking.close_orphans(client, exp_id)
+            except TrackingError as exc:
+                error = str(exc)
+        elif op in ("train_run", "find_run"):
+            if error is None:
+                try:
+                    if op == "train_run":
+                        tracker = tracking.start_training_run(family, root=root, **msg)
+                        training = True
+                    else:
+                        tracker = tracking.find_training_run(family, Path(msg["model_file"]),
+                                                             enabled=True, root=root)
+                except TrackingError as exc:
+                    error = str(exc)
+            reply(error=error, run_id=getattr(tracker, "run_id", None))
+            if error is not None:
+                return
+            if training:
+                _warm_up()
+        elif op == "end":
+            if training:
+                tracking.end_training_run(tracker, msg["status"])
+            ended = True
+            reply(done=True)
+            return
+        else:  # log_metrics, log_params, set_tags, log_artifact, log_model, crown
+            if tracker is not None:
+                if op == "log_artifact":
+                    tracker.log_artifact(msg["path"], msg["subdir"])
+                elif op == "log_model":
+                    tracker.log_model(msg["family"], msg["kind"], Path(msg["model_dir"]),
+                                      None if msg["data_dir"] is None else Path(msg["data_dir"]))
+                else:
+                    getattr(tracker, op)(**msg)
+            if op in _ASKS:
+                reply(done=True)
+    if training and not ended:  # the stage is gone without saying how it ended
+        tracking.end_training_run(tracker, "FAILED")
+
+
+def main() -> None:
+    import signal
+
+    # Ctrl-C and SIGTERM reach the whole process group; the stage answers them by sending
+    # the run's end, which this process must still be alive to record.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # MLflow 3's usage telemetry warms up the Databricks SDK and, offline, waits for its
+    # upload at exit: seconds a stage. Off unless the user sets the variable.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _serve(sys.stdin, replies)
+    # Skip the interpreter's teardown of MLflow's module graph (seconds); every reply and
+    # every store write is done by now.
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
