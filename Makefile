@@ -16,7 +16,8 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # A torch already importable by $(PYTHON) (e.g. a CUDA build) is kept: the venv then sees
-# the system site-packages. Otherwise the CPU build torch==2.13.0 goes in first, so that
+# the system site-packages (if $(PYTHON) is itself in an activated venv, the new venv sees
+# only the base interpreter's packages; the check after it installs torch then). Otherwise the CPU build torch==2.13.0 goes in first, so that
 # nothing later pulls the multi-GB CUDA wheels.
 # Everything else comes from requirements.lock: exact versions, every file's hash checked
 # (pip --require-hashes). torch is not in the lock: its CPU and CUDA builds are different
@@ -27,6 +28,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	elif PATH="$(BASE_PATH)" $(PYTHON) -c "import torch" 2>/dev/null; then \
 	  echo "keeping the torch already installed for $(PYTHON)"; \
 	  PATH="$(BASE_PATH)" $(PYTHON) -m venv --system-site-packages $(VENV); \
+	  $(BIN)/python -c "import torch" 2>/dev/null || { \
+	    echo "$(PYTHON) runs in another venv, whose torch a new venv cannot see: installing torch==2.13.0"; \
+	    $(BIN)/python -m pip install -q --upgrade pip && $(BIN)/python -m pip install torch==2.13.0; }; \
 	else \
 	  PATH="$(BASE_PATH)" $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip && \
 	  $(BIN)/python -m pip install torch==2.13.0; \
