@@ -100,16 +100,9 @@ def train(cfg: Config, ctx: Context) -> dict[str, float]:
     if cfg.latent2_epochs:
         torch.manual_seed(ctx.seed + 1)
         model2 = VAE(cfg.latent2_model_config()).to(ctx.device)
-        ctx_hist = len(ctx.history)
+        start = len(ctx.history)
         final.update(fit(model2, cfg, x, xv, ctx, cfg.latent2_epochs, "_latent2"))
-        # the 2-d model's epochs restart at 1: keep them as separate columns of the history
-        main_rows, extra = ctx.history[:ctx_hist], ctx.history[ctx_hist:]
-        for row in extra:
-            if row["step"] <= len(main_rows):
-                main_rows[int(row["step"]) - 1].update(row)
-            else:
-                main_rows.append(row)
-        ctx.history[:] = main_rows
+        ctx.history[:] = _merge_latent2(ctx.history, start)
         state["latent2"] = model2.state_dict()
     return _finish(cfg, ctx, state, groups, final)
 
@@ -126,16 +119,22 @@ def _train_distributed(cfg: Config, ctx: Context, model: VAE, groups: dict) -> d
                              distributed.job_for(cfg, ctx, init=init), cfg.nproc)
     ctx.tracker.log_metrics({"train_seconds": time.perf_counter() - t0})
     history = out["history"]
-    if "latent2_start" in out:  # the 2-d model's epochs become extra columns, as above
-        main_rows, extra = history[:out["latent2_start"]], history[out["latent2_start"]:]
-        for row in extra:
-            if row["step"] <= len(main_rows):
-                main_rows[int(row["step"]) - 1].update(row)
-            else:
-                main_rows.append(row)
-        history = main_rows
+    if "latent2_start" in out:
+        history = _merge_latent2(history, out["latent2_start"])
     distributed.absorb(ctx, history)
     return _finish(cfg, ctx, out["state"], groups, out["final"])
+
+
+def _merge_latent2(history: list[dict], start: int) -> list[dict]:
+    """The 2-d model's epochs (rows from `start` on) restart at step 1: fold them into the
+    main model's rows of the same step as extra columns."""
+    rows, extra = history[:start], history[start:]
+    for row in extra:
+        if row["step"] <= len(rows):
+            rows[int(row["step"]) - 1].update(row)
+        else:
+            rows.append(row)
+    return rows
 
 
 def _finish(cfg: Config, ctx: Context, state: dict, groups: dict, final: dict) -> dict[str, float]:
