@@ -271,6 +271,18 @@ def main() -> None:
     # MLflow 3's usage telemetry warms up the Databricks SDK and, offline, waits for its
     # upload at exit: seconds a stage. Off unless the user sets the variable.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # A stage's log shows its own progress, not that of MLflow copying the model it is
+    # checking, nor the advice to type-hint a predict() that takes whatever the model takes.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    import warnings
+
+    shown = warnings.showwarning
+
+    def showwarning(message: Any, *args: Any, **kwargs: Any) -> None:
+        if "Add type hints to the `predict` method" not in str(message):
+            shown(message, *args, **kwargs)
+
+    warnings.showwarning = showwarning  # (a filter is not enough: MLflow resets them)
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
