@@ -55,9 +55,9 @@ repro: setup  ## run the whole graph on the profile in params.yaml (default)
 smoke: setup  ## the whole graph on the smoke profile, as a DVC experiment
 	$(BIN)/dvc exp run -S profile=smoke
 
-unit: setup  ## unit tests only
-	$(BIN)/python -m pytest -n 2 -q -m "not team"
-	$(BIN)/python -m pytest -q -m team  # one process: the team tests share one set of services
+unit: setup  ## unit tests only (each run ends with its slowest tests: where the time goes)
+	$(BIN)/python -m pytest -n 2 -q -m "not team" --durations=12
+	$(BIN)/python -m pytest -q -m team --durations=5  # one process: the team tests share one set of services
 
 test: unit repro-check  ## unit tests, then the reproducibility check
 

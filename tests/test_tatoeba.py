@@ -141,3 +141,31 @@ def test_vocab_encode_decode():
 def test_missing_raw_file(tmp_path):
     with pytest.raises(DataError, match="fetch"):
         tatoeba.prepare(tatoeba.Config(), tmp_path, tmp_path, 0)
+
+
+def test_npz_bytes_do_not_depend_on_the_python_release(tmp_path):
+    """np.savez's ZIP64 streaming wrote other local headers after Python 3.11.4, so the
+    prepared Tatoeba arrays hashed differently under 3.11.2 and 3.11.7. save_npz writes
+    each member whole: every local header states the member's real size (no 0xFFFFFFFF
+    placeholder, no ZIP64 extra) and NumPy reads the arrays back unchanged."""
+    import struct
+    import zipfile
+
+    from reprozoo.io import save_npz
+
+    arrays = {"ids": np.arange(1000, dtype=np.int32), "offsets": np.array([0, 3, 1000], dtype=np.int64)}
+    path = tmp_path / "x.npz"
+    save_npz(path, **arrays)
+    blob = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            head = blob[info.header_offset:info.header_offset + 30]
+            sig, _, _, _, _, _, _, csize, usize, _, extra = struct.unpack("<IHHHHHIIIHH", head)
+            assert sig == 0x04034B50 and csize == usize == info.file_size and extra == 0
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+    loaded = np.load(path)
+    assert sorted(loaded.files) == ["ids", "offsets"]
+    for k, v in arrays.items():
+        assert loaded[k].dtype == v.dtype and np.array_equal(loaded[k], v)
+    save_npz(tmp_path / "y.npz", **arrays)
+    assert (tmp_path / "y.npz").read_bytes() == blob

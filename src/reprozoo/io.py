@@ -59,6 +59,29 @@ def write_json(path: str | os.PathLike, obj: Any, ascii_only: bool = False) -> N
     write_text(path, text + "\n")
 
 
+def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
+    """`np.savez`, with bytes that depend only on the arrays (and atomically).
+
+    NumPy streams each member through zipfile with force_zip64, and Python 3.11.4 changed
+    what that writes in the local headers (CPython gh-103861): the same arrays made different
+    files under Python 3.11.2 and 3.11.7, so a DVC hash depended on the interpreter's patch
+    release. Here each member is written whole (its size known, so no ZIP64 below 4 GiB),
+    stored uncompressed and dated 1980-01-01, as np.savez names and flags it."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            for name, array in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asanyarray(array), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o600 << 16  # rw------- as np.savez leaves it
+                archive.writestr(info, buf.getvalue())
+
+
 def read_json(path: str | os.PathLike) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)

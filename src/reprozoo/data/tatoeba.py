@@ -45,7 +45,7 @@ import numpy as np
 from reprozoo import progress
 from reprozoo.config import param
 from reprozoo.errors import DataError
-from reprozoo.io import write_json, write_text
+from reprozoo.io import save_npz, write_json, write_text
 from reprozoo.data.text import EnTokenizer, JaTokenizer, Vocab, nfkc
 
 SPLITS = ("train", "valid", "test")
@@ -186,7 +186,7 @@ def prepare(cfg: Config, raw_dir: Path, out_dir: Path, seed: int) -> dict:
         r = rows[s]
         ja_ids, ja_off = _pack([vja.encode(x[1]) for x in r])
         en_ids, en_off = _pack([ven.encode(x[2]) for x in r])
-        np.savez(out_dir / f"{s}.npz", ja_ids=ja_ids, ja_offsets=ja_off, en_ids=en_ids, en_offsets=en_off)
+        save_npz(out_dir / f"{s}.npz", ja_ids=ja_ids, ja_offsets=ja_off, en_ids=en_ids, en_offsets=en_off)
         write_text(out_dir / f"{s}.tsv", "".join(
             f"{' '.join(x[1])}\t{' '.join(x[2])}\t{x[3].ja}\t{x[3].en}\n" for x in r))
         write_text(out_dir / f"{s}.attr.txt", "".join(f"{x[3].attribution}\n" for x in r))
