@@ -185,8 +185,7 @@ def is_number(value: Any) -> bool:
     """A metric value: a Python or NumPy number, not a boolean."""
     import numbers
 
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
-        and type(value).__name__ != "bool_"
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)  # np.bool_ is no Real
 
 
 class NullTracker:

@@ -219,9 +219,8 @@ def _serve(requests: Any, replies: Any) -> None:
         op = msg.pop("op")
         if op == "connect":
             family, root = msg["family"], Path(msg["root"])
-            try:
-                client, exp_id = tracking._client_and_experiment(family, root)
-                tracking.close_orphans(client, exp_id)
+            try:  # the store check (a training run's start also closes orphaned runs)
+                tracking._client_and_experiment(family, root)
             except TrackingError as exc:
                 error = str(exc)
         elif op in ("train_run", "find_run"):
