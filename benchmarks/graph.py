@@ -5,6 +5,9 @@
     python benchmarks/graph.py --profile full --collect reports/full evaluate@cnn evaluate@vae
                                                    # only these stages (and what they need); keep
                                                    # their metrics and a targets report in reports/full/
+    python benchmarks/graph.py --profile full --keep evaluate@gan_dcgan
+                                                   # keep the scratch copy; the next --keep run reuses
+                                                   # it and reruns only what changed since
 
 Streams DVC's output, times each stage from its "Running stage" line to the next one (a
 stage DVC skips as unchanged gets no time), and writes reports/bench/graph-<profile>.json:
@@ -32,9 +35,26 @@ from reprozoo.cli.repro_check import make_copy  # noqa: E402
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 
 
-def scratch_copy(profile: str) -> Path:
+def scratch_copy(profile: str, reuse: bool = False) -> Path:
+    """A scratch copy of the tracked tree on `profile`. With `reuse`, a copy kept by an
+    earlier `--keep` run is refreshed instead: today's code and params go in, its own
+    dvc.lock, DVC cache and built outputs stay, so `dvc repro` reruns only what changed."""
     work = ROOT / f".scratch/bench-graph-{profile}"
-    make_copy(ROOT, work, profile)
+    if not (reuse and (work / ".git").is_dir() and (work / "dvc.lock").is_file()):
+        make_copy(ROOT, work, profile)
+        return work
+    lock = (work / "dvc.lock").read_bytes()
+    make_copy(ROOT, work / ".fresh", profile)
+    fresh = work / ".fresh"
+    for f in fresh.rglob("*"):
+        rel = f.relative_to(fresh)
+        if f.is_file() and rel.parts[0] != ".git":
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            if not (work / rel).is_file() or (work / rel).read_bytes() != f.read_bytes():
+                shutil.copy2(f, work / rel)
+    shutil.rmtree(fresh)
+    (work / "dvc.lock").write_bytes(lock)
+    print(f"reusing the kept scratch copy {work.relative_to(ROOT)} (its outputs and dvc.lock)")
     return work
 
 
@@ -113,6 +133,9 @@ def main() -> int:
     ap.add_argument("targets", nargs="*", help="stages to build (default: the whole graph)")
     ap.add_argument("--profile", default=None, help="build a scratch copy on this profile (default: smoke)")
     ap.add_argument("--in-place", action="store_true", help="run `dvc repro` in this checkout instead")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the scratch copy, and reuse one kept before: only the stages that "
+                         "changed rerun (e.g. a family that needs the full cnn, without rebuilding it)")
     ap.add_argument("--collect", type=Path, default=None,
                     help="folder (e.g. reports/full) to keep the build's metrics and a targets report in")
     args = ap.parse_args()
@@ -120,9 +143,11 @@ def main() -> int:
         import yaml
 
         cwd, profile = ROOT, yaml.safe_load((ROOT / "params.yaml").read_text())["profile"]
+        reused = False
     else:
         profile = args.profile or "smoke"
-        cwd = scratch_copy(profile)
+        reused = args.keep and (ROOT / f".scratch/bench-graph-{profile}/dvc.lock").is_file()
+        cwd = scratch_copy(profile, reuse=args.keep)
     load_start = [round(x, 2) for x in os.getloadavg()]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"
@@ -133,6 +158,8 @@ def main() -> int:
         ordered = dict(sorted(times.items(), key=lambda kv: -kv[1]))
         fastest = sorted(times.values())[: max(1, len(times) // 4)]
         command = "python benchmarks/graph.py " + ("--in-place" if args.in_place else f"--profile {profile}")
+        if args.keep:
+            command += " --keep"
         if args.collect:
             command += f" --collect {args.collect.as_posix()}"
         command += "".join(f" {t}" for t in args.targets)
@@ -144,6 +171,7 @@ def main() -> int:
                   "torch": torch.__version__, "load_average_start": load_start,
                   "load_average_end": [round(x, 2) for x in os.getloadavg()],
                   "exit_code": rc, "total_s": round(total, 1),
+                  "reused_scratch": reused,  # True: only the stages that changed since a --keep run ran
                   "stages_run": len(times), "sum_of_stages_s": round(sum(times.values()), 1),
                   "fixed_cost_estimate_s": round(statistics.median(fastest), 2) if fastest else None,
                   "stage_s": ordered}
@@ -151,7 +179,7 @@ def main() -> int:
             kept = collect(cwd, ROOT / args.collect, report)
             print(f"kept {', '.join(kept)} in {args.collect}/ (README.md: targets met / missed)")
     finally:
-        if not args.in_place:
+        if not args.in_place and not args.keep:
             shutil.rmtree(cwd, ignore_errors=True)
     name = f"graph-{profile}" + ("-" + "-".join(t.replace("@", "_") for t in args.targets) if args.targets and not args.collect else "")
     out = ROOT / f"reports/bench/{name}.json"

@@ -22,17 +22,30 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Imports every module a stage loads, then every module those import anywhere in their
-# source (function-level imports too), until nothing new loads; prints the project files.
+# For each set of roots (argv[2] is a JSON list of them), in a child forked from one
+# process: imports every module a stage loads, then every module those import anywhere in
+# their source (function-level imports too), until nothing new loads; prints the project
+# files of each set. The parent imports only third-party libraries first (never a project
+# module), so each child starts from no project code, without paying torch's import again.
 PROBE = r"""
-import ast, importlib, json, os, sys
+import ast, importlib, json, os, sys, tempfile
 SKIP = set(json.loads(os.environ.get("PROBE_SKIP", "[]")))
-sys.path[:0] = [sys.argv[1] + "/pipelines", sys.argv[1] + "/src"]
-for r in sys.argv[2:]:
-    if r.startswith("kind:"):  # what the train/evaluate stages load by name
-        importlib.import_module("reprozoo.families").load(r[5:])
-    else:
-        importlib.import_module(r)
+REPO = sys.argv[1]
+sys.path[:0] = [REPO + "/pipelines", REPO + "/src"]
+for lib in ("numpy", "pandas", "scipy", "sklearn", "torch", "matplotlib.pyplot", "yaml"):
+    try:
+        importlib.import_module(lib)
+    except ImportError:
+        pass
+assert not any((getattr(m, "__file__", None) or "").startswith((REPO + "/src/", REPO + "/pipelines/"))
+               for m in list(sys.modules.values())), "a third-party import loaded project code"
+def probe(roots):
+    for r in roots:
+        if r.startswith("kind:"):  # what the train/evaluate stages load by name
+            importlib.import_module("reprozoo.families").load(r[5:])
+        else:
+            importlib.import_module(r)
+    return follow()
 def project():
     out = {}
     for name, m in list(sys.modules.items()):
@@ -40,42 +53,67 @@ def project():
         if f.startswith((sys.argv[1] + "/src/", sys.argv[1] + "/pipelines/")):
             out[name] = f
     return out
-done = set()
-while True:
-    mods = project()
-    new = [n for n in mods if n not in done]
-    if not new:
-        break
-    for name in new:
-        done.add(name)
-        if os.path.relpath(mods[name], sys.argv[1]) in SKIP:
-            continue  # an excluded module's imports are not followed (as tools/graph.py)
-        src = open(mods[name], encoding="utf-8").read()
-        pkg = name if mods[name].endswith("__init__.py") else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(src)):
-            targets = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), pkg) if node.level else node.module
-                targets = [base] + [base + "." + a.name for a in node.names]
-            for t in targets:
-                if not (t.startswith("reprozoo") or t.startswith("_")):
-                    continue
-                try:
-                    importlib.import_module(t)
-                except ImportError:
-                    pass  # `from pkg import name` where name is not a module
-print(json.dumps(sorted(set(project().values()))))
+def follow():
+    done = set()
+    while True:
+        mods = project()
+        new = [n for n in mods if n not in done]
+        if not new:
+            break
+        for name in new:
+            done.add(name)
+            if os.path.relpath(mods[name], sys.argv[1]) in SKIP:
+                continue  # an excluded module's imports are not followed (as tools/graph.py)
+            src = open(mods[name], encoding="utf-8").read()
+            pkg = name if mods[name].endswith("__init__.py") else name.rpartition(".")[0]
+            for node in ast.walk(ast.parse(src)):
+                targets = []
+                if isinstance(node, ast.Import):
+                    targets = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    base = importlib.util.resolve_name("." * node.level + (node.module or ""), pkg) if node.level else node.module
+                    targets = [base] + [base + "." + a.name for a in node.names]
+                for t in targets:
+                    if not (t.startswith("reprozoo") or t.startswith("_")):
+                        continue
+                    try:
+                        importlib.import_module(t)
+                    except ImportError:
+                        pass  # `from pkg import name` where name is not a module
+    return sorted(set(project().values()))
+result = {}
+for roots in json.loads(sys.argv[2]):
+    with tempfile.TemporaryFile("w+") as out:
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                json.dump(probe(roots), out)
+                out.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, f"the probe of {roots} failed"
+        out.seek(0)
+        result["|".join(roots)] = json.load(out)
+print(json.dumps(result))
 """
 
 
-def loaded_files(*roots: str) -> list[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO), *roots],
+def loaded_files_of(root_sets: list[tuple[str, ...]]) -> dict[tuple[str, ...], list[str]]:
+    """The project files each set of roots loads (one probe process for all of them)."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(REPO), json.dumps(root_sets)],
                           capture_output=True, text=True, timeout=300, cwd=REPO,
                           env={**os.environ, "PROBE_SKIP": json.dumps(sorted(excluded()))})
     assert proc.returncode == 0, proc.stderr
-    return [Path(f).relative_to(REPO).as_posix() for f in json.loads(proc.stdout)]
+    found = json.loads(proc.stdout)
+    return {tuple(roots): [Path(f).relative_to(REPO).as_posix() for f in found["|".join(roots)]]
+            for roots in root_sets}
+
+
+def loaded_files(*roots: str) -> list[str]:
+    return loaded_files_of([roots])[roots]
 
 
 @pytest.fixture(scope="module")
@@ -120,17 +158,15 @@ def test_every_module_a_stage_loads_is_a_dep(stage_deps):
     for name, e in families.entries(params).items():
         by_kind.setdefault(e.kind, []).append(name)
     problems = {}
-    loaded_cache: dict[tuple, list[str]] = {}
-    for kind, names in by_kind.items():
-        for stage in ("train", "evaluate"):
-            roots = (stage, f"kind:{kind}")
-            loaded_cache[roots] = loaded_cache.get(roots) or loaded_files(*roots)
-            for name in names:
-                bad = uncovered(loaded_cache[roots], stage_deps[f"{stage}@{name}"], skip)
-                if bad:
-                    problems[f"{stage}@{name}"] = bad
+    kind_roots = {(stage, kind): (stage, f"kind:{kind}") for kind in by_kind for stage in ("train", "evaluate")}
+    loaded = loaded_files_of([*kind_roots.values(), *(tuple(r) for r in checks.values())])
+    for (stage, kind), roots in kind_roots.items():
+        for name in by_kind[kind]:
+            bad = uncovered(loaded[roots], stage_deps[f"{stage}@{name}"], skip)
+            if bad:
+                problems[f"{stage}@{name}"] = bad
     for stage, roots in checks.items():
-        bad = uncovered(loaded_files(*roots), stage_deps[stage], skip)
+        bad = uncovered(loaded[tuple(roots)], stage_deps[stage], skip)
         if bad:
             problems[stage] = bad
     assert not problems, f"stages that load code their deps do not list: {problems}"

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import platform
 import random
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,12 +95,15 @@ def cpu_threads(n: int) -> Iterator[None]:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python's and NumPy's global RNGs, and torch's when torch is loaded: a stage
+    that never imports torch (fetch, prepare) does not pay its 2 s import to seed it."""
     import numpy as np
-    import torch
 
     random.seed(seed)
     np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA device
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.manual_seed(seed)  # also seeds every CUDA device
 
 
 def setup(seed: int, device: str = "auto", deterministic: bool = True) -> Runtime:

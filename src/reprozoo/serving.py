@@ -153,10 +153,11 @@ def input_example(kind: str, data_dir: Path | None, model_dir: Path | None = Non
     if kind in ("mnist_clf", "numpy_net", "vae", "rbm"):
         x = np.load(Path(data_dir) / "x_test.npy", mmap_mode="r")[:2]
         return np.asarray(x, dtype=np.float32).reshape(2, 784) / (255.0 if x.dtype == np.uint8 else 1.0)
-    if kind == "gan":
-        from reprozoo.families.gan.evaluate import load_model
-        z_dim = next(m for m in load_model(Path(model_dir) / MODEL_FILE, family).modules()
-                     if hasattr(m, "in_features")).in_features
+    if kind == "gan":  # latent vectors of the generator's size (its checkpoint's config)
+        from reprozoo import checkpoint
+        from reprozoo.families.gan.config import Config
+
+        z_dim = checkpoint.load(Path(model_dir) / MODEL_FILE, family=family, config_cls=Config).config.z_dim
         return np.random.default_rng(0).standard_normal((2, z_dim)).astype(np.float32)
     if kind == "charrnn":
         return pd.DataFrame({"prefix": ["i want to", "she"]})

@@ -65,12 +65,11 @@ class TrackingProcess:
         src = str(Path(reprozoo.__file__).resolve().parents[1])
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [src, *filter(None, [os.environ.get("PYTHONPATH")])]))
-        self.family, self.root = family, Path(root)
         self.quiet = False  # after the process is lost: one warning, then nothing
         self.proc = subprocess.Popen([sys.executable, "-m", "reprozoo.tracking_process"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                      text=True, bufsize=1)
-        self._send({"op": "connect", "family": family, "root": str(self.root)})
+        self._send({"op": "connect", "family": family, "root": str(Path(root))})
 
     # -- messages -------------------------------------------------------------------------
     def _lost(self, what: str) -> None:
