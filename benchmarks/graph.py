@@ -35,14 +35,15 @@ from reprozoo.cli.repro_check import make_copy  # noqa: E402
 RUNNING = re.compile(r"^Running stage '([^']+)'")
 
 
-def scratch_copy(profile: str, reuse: bool = False) -> Path:
+def scratch_copy(profile: str, reuse: bool = False) -> tuple[Path, bool]:
     """A scratch copy of the tracked tree on `profile`. With `reuse`, a copy kept by an
     earlier `--keep` run is refreshed instead: today's code and params go in, its own
-    dvc.lock, DVC cache and built outputs stay, so `dvc repro` reruns only what changed."""
+    dvc.lock, DVC cache and built outputs stay, so `dvc repro` reruns only what changed.
+    Returns the copy and whether a kept one was reused."""
     work = ROOT / f".scratch/bench-graph-{profile}"
     if not (reuse and (work / ".git").is_dir() and (work / "dvc.lock").is_file()):
         make_copy(ROOT, work, profile)
-        return work
+        return work, False
     lock = (work / "dvc.lock").read_bytes()
     make_copy(ROOT, work / ".fresh", profile)
     fresh = work / ".fresh"
@@ -55,7 +56,7 @@ def scratch_copy(profile: str, reuse: bool = False) -> Path:
     shutil.rmtree(fresh)
     (work / "dvc.lock").write_bytes(lock)
     print(f"reusing the kept scratch copy {work.relative_to(ROOT)} (its outputs and dvc.lock)")
-    return work
+    return work, True
 
 
 def run(cwd: Path, targets: list[str]) -> tuple[float, dict[str, float], int]:
@@ -146,8 +147,7 @@ def main() -> int:
         reused = False
     else:
         profile = args.profile or "smoke"
-        reused = args.keep and (ROOT / f".scratch/bench-graph-{profile}/dvc.lock").is_file()
-        cwd = scratch_copy(profile, reuse=args.keep)
+        cwd, reused = scratch_copy(profile, reuse=args.keep)
     load_start = [round(x, 2) for x in os.getloadavg()]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"

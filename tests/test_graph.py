@@ -50,7 +50,7 @@ def project():
     out = {}
     for name, m in list(sys.modules.items()):
         f = getattr(m, "__file__", None) or ""
-        if f.startswith((sys.argv[1] + "/src/", sys.argv[1] + "/pipelines/")):
+        if f.startswith((REPO + "/src/", REPO + "/pipelines/")):
             out[name] = f
     return out
 def follow():
@@ -62,7 +62,7 @@ def follow():
             break
         for name in new:
             done.add(name)
-            if os.path.relpath(mods[name], sys.argv[1]) in SKIP:
+            if os.path.relpath(mods[name], REPO) in SKIP:
                 continue  # an excluded module's imports are not followed (as tools/graph.py)
             src = open(mods[name], encoding="utf-8").read()
             pkg = name if mods[name].endswith("__init__.py") else name.rpartition(".")[0]
