@@ -61,7 +61,7 @@ unit: setup  ## unit tests only (each run ends with its slowest tests: where the
 
 test: unit repro-check  ## unit tests, then the reproducibility check
 
-repro-check: setup  ## smoke graph twice from scratch; every output hash must match
+repro-check: setup  ## smoke graph from scratch; every output hash must match the reference's (twice on another CPU class)
 	$(BIN)/reprozoo repro-check
 
 ui-screenshots: setup  ## refresh reports/ui/*.png: the browser test's views of the MLflow UI (needs chromium)

@@ -214,3 +214,46 @@ def test_repro_check_builds_side_by_side_each_timed_and_a_failure_stops_the_othe
     with pytest.raises(rc.ReprozooError, match=r"dvc repro failed in .*B \(log .*B\.log\)"):
         rc.run_graphs(builds, parallel=True)
     assert time.perf_counter() - t0 < 10  # A (30 s) was stopped, not waited for
+
+
+def test_repro_check_builds_once_where_a_reference_of_this_cpu_class_vouches(tmp_path, monkeypatch):
+    """Same CPU class as the reference: one build (tracking off) compared bit for bit with
+    it; another class, --twice or --write-reference: two builds. A changed output fails."""
+    import reprozoo.cli.repro_check as rc
+
+    assert rc.builds_needed({"cpu_class": "X"}, "X") == ("B",)
+    assert rc.builds_needed({"cpu_class": "X"}, "Y") == ("A", "B")
+    assert rc.builds_needed({"cpu_class": "X"}, "X", twice=True) == ("A", "B")
+    assert rc.builds_needed(None, "X") == ("A", "B")
+    assert rc.builds_needed(None, "X", write=True) == ("A", "B")
+
+    (tmp_path / "params.yaml").write_text("profile: default\ntracking:\n  enabled: true\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "params.yaml"], cwd=tmp_path, check=True)
+    lock = "schema: '2.0'\nstages:\n  train@slp:\n    cmd: x\n    outs:\n    - path: models/slp\n      md5: {h}.dir\n"
+    built: list[list[str]] = []
+    out_hash = {"h": "111"}
+
+    def fake_graphs(builds, parallel):
+        built.append(sorted(builds))
+        for name, (copy, _) in builds.items():
+            enabled = yaml.safe_load((copy / "params.yaml").read_text())["tracking"]["enabled"]
+            assert enabled is (name == "A")  # run B is the one without tracking
+            (copy / "dvc.lock").write_text(lock.format(**out_hash), encoding="utf-8")
+        return {name: 1.0 for name in builds}
+
+    monkeypatch.setattr(rc, "run_graphs", fake_graphs)
+    monkeypatch.setattr(rc, "plot_errors", lambda copy: [])
+    monkeypatch.setattr(rc, "cpu_class", lambda: "Vendor/avx2")
+    ref = Path("reference.json")
+    rc.write_reference(tmp_path / ref, {"train@slp:models/slp": "111.dir"}, {}, "smoke")
+    problems, names = rc.check(tmp_path, reference=ref)
+    assert (problems, names, built[-1]) == ([], ("B",), ["B"])
+    out_hash["h"] = "222"
+    problems, names = rc.check(tmp_path, reference=ref)
+    assert names == ("B",) and problems == ["reference: train@slp:models/slp: 111.dir != 222.dir"]
+    problems, names = rc.check(tmp_path, reference=ref, twice=True)
+    assert names == ("A", "B") and built[-1] == ["A", "B"] and len(problems) == 1
+    monkeypatch.setattr(rc, "cpu_class", lambda: "Other/avx2")
+    problems, names = rc.check(tmp_path, reference=ref)
+    assert names == ("A", "B") and problems == []  # another class: hashes may differ, metrics agree

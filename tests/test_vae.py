@@ -6,11 +6,14 @@ import pytest
 import torch
 
 from reprozoo import checkpoint
+from reprozoo.context import Context
 from reprozoo.errors import CheckpointError
 from reprozoo.families.vae import Config
 from reprozoo.families.vae.evaluate import iwae_nll, load_model
 from reprozoo.families.vae.evaluate import test_loss as one_sample_loss  # not a test
 from reprozoo.families.vae.model import VAE, ModelConfig
+from reprozoo.families.vae.train import fit
+from reprozoo.runtime import setup
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +102,21 @@ def test_checkpoint_rebuilds_both_models_from_the_saved_config(tmp_path):
     m, m2 = load_model(tmp_path / "m.pt")
     assert m.fc_mu.out_features == 3 and m2 is not None and m2.fc_mu.out_features == 2
     assert all(torch.equal(a, b) for a, b in zip(m.state_dict().values(), main.state_dict().values()))
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_fit_follows_the_schedule_and_lowers_the_loss(tmp_path, data, schedule):
+    cfg = Config(hidden=32, latent_dim=4, batch_size=32, lr=1e-2, schedule=schedule)
+    ctx = Context(name="vae", profile="smoke", data_dir=None, model_dir=tmp_path / "m",
+                  report_dir=tmp_path / "r", runtime=setup(0, "cpu"))
+    torch.manual_seed(0)
+    model = VAE(cfg.model_config())
+    before = one_sample_loss(model, data, seed=1)
+    final = fit(model, cfg, data[:192], data[192:], ctx, epochs=4, tag="")
+    lrs = [row["lr"] for row in ctx.history]
+    assert len(lrs) == 4 and final["valid_loss"] < 0.95 * before
+    if schedule == "constant":
+        assert lrs == [1e-2] * 4
+    else:  # 6 batches an epoch: after epoch e the lr is 1e-2 * (1 + cos(pi * e / 4)) / 2
+        assert lrs == pytest.approx([1e-2 * (1 + math.cos(math.pi * e / 4)) / 2 for e in (1, 2, 3, 4)],
+                                    abs=1e-9)

@@ -25,7 +25,7 @@ COMMANDS: dict[str, str] = {
 SUMMARIES = {
     "fetch": "fetch and verify a registered data set into data/raw/",
     "families": "list the model families and data sets",
-    "repro-check": "run the smoke graph twice from scratch and compare every output hash",
+    "repro-check": "build the smoke graph from scratch and compare every output hash with the reference",
     "translate": "translate Japanese sentences to English with the trained seq2seq model",
     "recommend": "recommend unseen movies to a MovieLens user",
     "spam": "classify an SMS message as spam or ham",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 from reprozoo.config import param
 
@@ -16,6 +17,7 @@ class Config:
     epochs: int = param(10, gt=0)
     batch_size: int = param(128, gt=0)
     lr: float = param(1e-3, gt=0.0, doc="Adam step size")
+    schedule: Literal["constant", "cosine"] = "constant"  # cosine: lr → 0 over the fit's epochs, per batch
     train_limit: int = param(0, ge=0, doc="use at most this many training images (0 = all)")
     latent2_epochs: int = param(10, ge=0, doc="epochs of the extra 2-d latent model (0 = none)")
     iwae_k: int = param(1000, gt=0, doc="importance samples per test image")
