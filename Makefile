@@ -11,7 +11,7 @@ ifeq ($(origin REPROZOO_DATA_MIRROR), undefined)
   endif
 endif
 
-.PHONY: setup lock repro smoke unit test repro-check ui ui-screenshots bench bench-gpu bench-gpu-tiny graph clean help
+.PHONY: setup lock repro smoke unit team-tests test repro-check ui ui-screenshots bench bench-gpu bench-gpu-tiny graph clean help
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
@@ -55,11 +55,23 @@ repro: setup  ## run the whole graph on the profile in params.yaml (default)
 smoke: setup  ## the whole graph on the smoke profile, as a DVC experiment
 	$(BIN)/dvc exp run -S profile=smoke
 
-unit: setup  ## unit tests only (each run ends with its slowest tests: where the time goes)
-	$(BIN)/python -m pytest -n 2 -q -m "not team" --durations=12
-	$(BIN)/python -m pytest -q -m team --durations=5  # one process: the team tests share one set of services
+LOCAL_TESTS := $(BIN)/python -m pytest -n 2 -q -m "not team" --durations=12
+# the team tests run in one process: they share one set of services
+TEAM_TESTS  := $(BIN)/python -m pytest -q -m team --durations=5
 
-test: unit repro-check  ## unit tests, then the reproducibility check
+unit: setup  ## unit tests only (each run ends with its slowest tests: where the time goes)
+	$(LOCAL_TESTS)
+	$(TEAM_TESTS)
+
+team-tests: setup  ## the team tests alone (PostgreSQL, MLflow server, SSH remote, queue, DDP, browser)
+	$(TEAM_TESTS)
+
+# The team tests and the reproducibility check run side by side: each leaves a core idle
+# much of the time (services starting, one-thread stages), and neither touches the other's
+# files or ports. Their lines interleave, each line whole.
+test: setup  ## unit tests, then the team tests beside the reproducibility check
+	$(LOCAL_TESTS)
+	$(MAKE) --no-print-directory -j2 --output-sync=line team-tests repro-check
 
 repro-check: setup  ## smoke graph from scratch; every output hash must match the reference's (twice on another CPU class)
 	$(BIN)/reprozoo repro-check

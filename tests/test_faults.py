@@ -11,6 +11,7 @@ import io
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 import types
@@ -116,6 +117,17 @@ def test_an_interrupted_stage_closes_its_mlflow_run(workspace, sig, status):
 
     set_param(workspace, "tracking: {enabled: false}", "tracking: {enabled: true}")
     proc = start_training_in_loop(workspace)
+    # The stage trains without waiting for MLflow's process to open the store: wait here
+    # until its run exists (read-only, so as not to race it creating the store's tables).
+    db, deadline = workspace / "mlflow.db", time.time() + 60
+    while time.time() < deadline:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                if con.execute("select count(*) from runs").fetchone()[0]:
+                    break
+        except sqlite3.Error:
+            pass  # no store or no tables yet
+        time.sleep(0.2)
     proc.send_signal(sig)
     proc.wait(timeout=120)
     client = MlflowClient(f"sqlite:///{workspace / 'mlflow.db'}")

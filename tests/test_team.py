@@ -209,7 +209,7 @@ def test_a_wrong_password_is_one_line_401(as_user):
     uri = as_user("admin", "this-is-not-the-password")
     t0 = time.time()
     with pytest.raises(TrackingError) as err:
-        tracking._client_and_experiment("slp", REPO)  # the check made before training starts
+        tracking._client_and_experiment("slp", REPO)  # the check a training stage gets as it starts
     assert time.time() - t0 < 30
     line = one_line(str(err.value))
     assert "HTTP 401" in line and uri in line and "MLFLOW_TRACKING_PASSWORD" in line, line

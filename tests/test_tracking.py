@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -132,18 +133,31 @@ def test_a_stage_gone_without_a_word_leaves_its_run_failed(store, tmp_path):
 
     client, _ = store
     side = TrackingProcess("demo", tmp_path)
-    tracker = side.start_training_run(params={}, tags={})
-    side.close()  # what the stage's death does to the pipe
+    side.start_training_run(params={}, tags={})  # not waited for: the stage trains at once
+    side.close()  # what the stage's death does to the pipe (before it read the run's ID)
     assert side.proc.returncode == 0
-    assert client.get_run(tracker.run_id).info.status == "FAILED"
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert run.info.status == "FAILED"
 
 
-def test_an_unusable_store_stops_the_stage_before_training(tmp_path, monkeypatch):
+def test_an_unusable_store_stops_the_stage_at_its_first_report(tmp_path, monkeypatch, capsys):
     from reprozoo.errors import TrackingError
     from reprozoo.tracking_process import TrackingProcess
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
     side = TrackingProcess("demo", tmp_path)
+    tracker = side.start_training_run(params={}, tags={})  # training starts at once ...
+    deadline = time.monotonic() + 120
     with pytest.raises(TrackingError, match=r"http://127\.0\.0\.1:9.*tracking: \{enabled: false\}"):
-        side.start_training_run(params={}, tags={})
-    side.close()
+        while time.monotonic() < deadline:  # ... and its first report after the answer stops it
+            tracker.log_metrics({"loss": 1.0}, step=1)
+            time.sleep(0.05)
+    tracker.log_metrics({"loss": 0.5}, step=2)  # then quiet: no second error, no warning
+    side.end("FAILED")
+    assert "warning" not in capsys.readouterr().err
+    # An evaluate stage's search for its run: the error comes at its first wait.
+    side = TrackingProcess("demo", tmp_path)
+    found = side.find_training_run(tmp_path / "model.pt")
+    with pytest.raises(TrackingError, match=r"http://127\.0\.0\.1:9"):
+        found.log_artifact(tmp_path, "eval")
+    side.end("FAILED")

@@ -26,8 +26,9 @@ import _layout as lay  # noqa: E402  (pipelines/_layout.py: the paths of every s
 
 # Imported by stages, yet no output file depends on them (so editing them reruns nothing).
 EXCLUDED = {
-    "reprozoo/tracking.py": "MLflow logging only: runs, tags, copies of outputs and the MLflow models (serving.py, reached only from here)",
+    "reprozoo/tracking.py": "MLflow logging only: runs, tags, copies of outputs and the MLflow models (serving.py)",
     "reprozoo/tracking_process.py": "runs reprozoo/tracking.py in a process beside the stage",
+    "reprozoo/serving.py": "the MLflow models: their input example and signature (the stage runs the model on it for MLflow only)",
     "reprozoo/progress.py": "progress bars on stderr",
     "reprozoo/errors.py": "exception classes (messages only)",
     "reprozoo/__init__.py": "the package marker and its version string",

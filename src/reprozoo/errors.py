@@ -22,4 +22,4 @@ class CheckpointError(ReprozooError):
 
 
 class TrackingError(ReprozooError):
-    """The MLflow store cannot be reached or written (checked before training starts)."""
+    """The MLflow store cannot be reached or written (checked as training starts)."""

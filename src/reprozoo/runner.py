@@ -118,7 +118,7 @@ def _train(name: str, params: Params, io: StageIO, staged: StageIO, side: Any) -
           file=sys.stderr)
     tracker: Any = tracking.NullTracker()
     try:
-        if side is not None:  # waits for the store check: no training before it passed
+        if side is not None:  # the store check answers while the family trains
             tracker = side.start_training_run(params=resolved, tags=tags)
         ctx.tracker = tracker
         final = fam.train(cfg, ctx) or {}
@@ -148,10 +148,14 @@ def evaluate_family(name: str, params: Params, io: StageIO) -> dict[str, Any]:
     """Score the model; figures go to a staging folder that replaces the old one on success."""
     side = _tracking_process(name, params, io)
     try:
-        return _evaluate(name, params, io, side)
-    finally:
+        result = _evaluate(name, params, io, side)
+    except BaseException:
         if side is not None:
-            side.end()
+            side.end("FAILED")  # (an evaluate run has no end of its own: this closes the process)
+        raise
+    if side is not None:
+        side.end()
+    return result
 
 
 def _evaluate(name: str, params: Params, io: StageIO, side: Any) -> dict[str, Any]:

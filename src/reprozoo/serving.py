@@ -1,5 +1,5 @@
 """The trained families as MLflow models: one `pyfunc` per family, registered as
-`reprozoo-<family>`, with an input example and the signature MLflow infers from it.
+`reprozoo-<family>`, with an input example and the signature of the model's output on it.
 
 Why pyfunc "models from code" for every family, torch ones included: the model MLflow
 stores is this module's `FamilyModel` (named by file, not pickled) plus the family's own
@@ -25,11 +25,13 @@ Inputs and outputs, by family kind:
 multnet and the association rules are not MLflow models (a table of formulas and a rule
 set: their reports say more than a predict() would).
 Only mlflow, numpy, pandas and torch are imported, and only when a model is logged or
-loaded; nothing here is a DVC stage dependency (tracking.py alone uses it).
+loaded; nothing here is a DVC stage dependency (tracking.py and tracking_process.py, both
+MLflow only, use it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +100,9 @@ class Predictor:
             raise ValueError(f"family kind {kind!r} has no MLflow model (servable: {sorted(PRIMARY)})")
 
     def __call__(self, data: Any) -> Any:
+        """Predict on MLflow's input: an array, or a table (a DataFrame, or a mapping of
+        column → values, as the stage sends its input example without importing pandas)."""
         import numpy as np
-        import pandas as pd
         import torch
 
         if self.kind in ("mnist_clf", "numpy_net", "vae", "rbm", "gan"):
@@ -116,39 +119,46 @@ class Predictor:
                 if self.kind == "rbm":
                     return self.model.p_h(torch.from_numpy(x).reshape(-1, 784)).numpy()
                 return ((self.model(torch.from_numpy(x)) + 1) / 2).reshape(len(x), -1).numpy()
-        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        frame = data
+        if not isinstance(data, Mapping) and not hasattr(data, "columns"):  # e.g. a list of records
+            import pandas as pd
+            frame = pd.DataFrame(data)
+
+        def texts(column: str) -> list[str]:
+            return [str(v) for v in frame[column]]
+
         if self.kind == "charrnn":
             from reprozoo.families.charrnn.model import complete
             model, itos = self.model
             with torch.inference_mode():
                 return np.asarray([complete(model, itos, p, 80, 1.0, None, "cpu")
-                                   for p in frame["prefix"].astype(str)], dtype=object)
+                                   for p in texts("prefix")], dtype=object)
         if self.kind == "word2vec":
             index, w_in = self.model
-            out = np.full((len(frame), w_in.shape[1]), np.nan, dtype=np.float32)
-            for n, w in enumerate(frame["word"].astype(str)):
+            words = texts("word")
+            out = np.full((len(words), w_in.shape[1]), np.nan, dtype=np.float32)
+            for n, w in enumerate(words):
                 if w in index:
                     out[n] = w_in[index[w]].numpy()
             return out
         if self.kind == "qlearning":
-            return self.model[frame["state"].to_numpy(dtype=np.int64)]
+            return self.model[np.asarray(frame["state"], dtype=np.int64)]
         if self.kind == "seq2seq":
             from reprozoo.families.seq2seq.translate import translate_lines
-            lines = frame["ja"].astype(str).tolist()
-            return np.asarray(translate_lines(self.model, lines, beam=self.model.cfg.beam), dtype=object)
+            return np.asarray(translate_lines(self.model, texts("ja"), beam=self.model.cfg.beam), dtype=object)
         if self.kind == "mf":
             u = torch.from_numpy(np.array(frame["user"], dtype=np.int64))
             i = torch.from_numpy(np.array(frame["item"], dtype=np.int64))
             with torch.inference_mode():
                 return self.model.predict(u, i).numpy()
-        return np.asarray(self.model.spam_probability(frame["message"].astype(str).tolist()))
+        return np.asarray(self.model.spam_probability(texts("message")))
 
 
 def input_example(kind: str, data_dir: Path | None, model_dir: Path | None = None,
                   family: str = "") -> Any:
-    """A small real input for the model's page and its inferred signature."""
+    """A small real input for the model's page and its signature: an array, or a table as
+    a mapping of column → values (a DataFrame once logged; the stage never imports pandas)."""
     import numpy as np
-    import pandas as pd
 
     if kind in ("mnist_clf", "numpy_net", "vae", "rbm"):
         x = np.load(Path(data_dir) / "x_test.npy", mmap_mode="r")[:2]
@@ -160,36 +170,85 @@ def input_example(kind: str, data_dir: Path | None, model_dir: Path | None = Non
         z_dim = checkpoint.load(Path(model_dir) / MODEL_FILE, family=family, config_cls=Config).config.z_dim
         return np.random.default_rng(0).standard_normal((2, z_dim)).astype(np.float32)
     if kind == "charrnn":
-        return pd.DataFrame({"prefix": ["i want to", "she"]})
+        return {"prefix": ["i want to", "she"]}
     if kind == "word2vec":
-        return pd.DataFrame({"word": ["dog", "犬"]})
+        return {"word": ["dog", "犬"]}
     if kind == "qlearning":
-        return pd.DataFrame({"state": [0, 1]})
+        return {"state": [0, 1]}
     if kind == "seq2seq":
-        return pd.DataFrame({"ja": ["私は学生です。", "猫が好きです。"]})
+        return {"ja": ["私は学生です。", "猫が好きです。"]}
     if kind == "mf":
-        return pd.DataFrame({"user": [0, 1], "item": [0, 1]})
-    return pd.DataFrame({"message": ["WINNER!! claim your prize now", "see you at lunch"]})
+        return {"user": [0, 1], "item": [0, 1]}
+    return {"message": ["WINNER!! claim your prize now", "see you at lunch"]}
+
+
+def example(kind: str, family: str, model_dir: Path, data_dir: Path | None) -> dict[str, Any]:
+    """The input example and what the model predicts on it, as JSON (`log` takes it).
+
+    The stage computes it, with the model it has just trained and torch already loaded, so
+    that the process that logs to MLflow never imports torch (reprozoo.tracking_process):
+    MLflow gets the signature from this pair instead of loading the model to infer it."""
+    x = input_example(kind, data_dir, model_dir, family)
+    return {"input": _to_json(x), "output": _to_json(Predictor(kind, family, Path(model_dir))(x))}
+
+
+def _to_json(value: Any) -> dict[str, Any]:
+    import numpy as np
+
+    if isinstance(value, Mapping):
+        return {"columns": {k: list(v) for k, v in value.items()}}
+    a = np.asarray(value)
+    return {"dtype": "object" if a.dtype == object else a.dtype.str, "shape": list(a.shape),
+            "data": a.ravel().tolist()}
+
+
+def _from_json(value: Mapping[str, Any]) -> Any:
+    import numpy as np
+
+    if "columns" in value:
+        import pandas as pd
+        return pd.DataFrame(value["columns"])
+    dtype = object if value["dtype"] == "object" else np.dtype(value["dtype"])
+    return np.asarray(value["data"], dtype=dtype).reshape(value["shape"])
 
 
 def log(run_id: str, uri: str, family: str, kind: str, model_dir: Path,
-        data_dir: Path | None) -> Any:
-    """Log the family's model to run `run_id` and register it as `reprozoo-<family>`."""
+        example_io: Mapping[str, Any]) -> Any:
+    """Log the family's model to run `run_id` and register it as `reprozoo-<family>`.
+    `example_io`: `example(...)`'s input and output, the signature's source."""
     from importlib.metadata import version
 
     import mlflow
-    from mlflow.models import Model
+    from mlflow.models import Model, infer_signature
 
     mlflow.set_tracking_uri(uri)
+    x, y = _from_json(example_io["input"]), _from_json(example_io["output"])
     return Model.log(
-        artifact_path=None, name="mlflow-model", flavor=mlflow.pyfunc, run_id=run_id,
+        artifact_path=None, name="mlflow-model", flavor=_pyfunc_flavor(), run_id=run_id,
         python_model=str(ENTRY), artifacts={"model_dir": str(model_dir)},
         model_config={"family": family, "kind": kind},
-        input_example=input_example(kind, data_dir, model_dir, family),
+        input_example=x, signature=infer_signature(x, y),
+        # the stage has run the model on the example (`example`); loading it again here
+        # would cost this process torch's import (Model.log reads this; see _pyfunc_flavor)
+        validate_serving_input=False,
         # stated, not inferred: MLflow's inference would load the model in a subprocess
         pip_requirements=[f"mlflow=={mlflow.__version__}", f"torch=={version('torch').split('+')[0]}"],
         metadata={"needs": "the reprozoo package of this repository (pip install -e .)"},
         registered_model_name=registered_name(family), await_registration_for=30)
+
+
+def _pyfunc_flavor() -> Any:
+    """mlflow.pyfunc as Model.log's flavor (a namespace with `save_model`, as Model.log asks).
+    Model.log reads `validate_serving_input` from its keyword arguments and hands them all
+    to the flavor's save_model, which for pyfunc does not take that one: it is dropped here."""
+    from types import SimpleNamespace
+
+    import mlflow.pyfunc
+
+    def save_model(*, validate_serving_input: bool = True, **kwargs: Any) -> Any:
+        return mlflow.pyfunc.save_model(**kwargs)
+
+    return SimpleNamespace(__name__=mlflow.pyfunc.__name__, save_model=save_model)
 
 
 def model_path(arg: str | Path) -> Path:

@@ -14,9 +14,10 @@ the evaluate stage finds that run again by the SHA-256 of the model file it eval
 adds the test metrics to it.
 With ``tracking.enabled: false`` every call is a no-op and no other output changes.
 
-Results first, tracking second: the store is checked before training starts, with a short
+Results first, tracking second: the store is checked as training starts, with a short
 timeout (an unreachable server, a read-only or corrupt store, bad credentials: one
-`TrackingError` naming the URI and the fixes). Once a run has started, a tracking failure
+`TrackingError` naming the URI and the fixes, at the stage's first per-epoch report after
+the answer; reprozoo.tracking_process). Once a run has started, a tracking failure
 never loses what was trained: the tracker prints one warning, stops logging, and the
 stage keeps and writes its results.
 """
@@ -305,15 +306,19 @@ class MlflowTracker(NullTracker):
             self._safely("log_artifact", lambda: self.client.log_artifact(self.run_id, str(p), subdir))
 
 
-    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None) -> None:
+    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None,
+                  example: Mapping[str, Any] | None = None) -> None:
         """Log the family's model as an MLflow model (reprozoo.serving) and register it as
-        `reprozoo-<family>`. A failure warns and leaves the run's other logging on."""
+        `reprozoo-<family>`; `example`: reprozoo.serving.example's input and output (computed
+        here when not given). A failure warns and leaves the run's other logging on."""
         from reprozoo import serving
 
         if self.broken or not serving.servable(kind, family):
             return
         try:
-            info = serving.log(self.run_id, self.uri, family, kind, Path(model_dir), data_dir)
+            if example is None:
+                example = serving.example(kind, family, Path(model_dir), data_dir)
+            info = serving.log(self.run_id, self.uri, family, kind, Path(model_dir), example)
             version = getattr(info, "registered_model_version", None)
             print(f"MLflow model: {serving.registered_name(family)} version {version}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - the stage's results never depend on it

@@ -6,12 +6,14 @@ tracking on now starts this process first (`TrackingProcess`), which imports MLf
 opens the store and checks it while the stage imports torch and loads its data; the stage
 waits for it only where it must:
 
-- before training starts (the store check of reprozoo.tracking: one TrackingError naming
-  the URI and the fixes, before any work is spent) and for the run's ID;
 - for each `log_artifact` / `log_model` (the stage moves those folders right after);
 - at the end, until every metric, artifact and the run's end are written.
 
-Everything else (per-step metrics, params, tags) is sent without waiting. The process
+Everything else (the run's start or search, per-step metrics, params, tags) is sent
+without waiting. The store check (reprozoo.tracking) answers while the stage trains: a
+store that fails it stops the stage at its next per-step report, or at its first wait,
+with one TrackingError naming the URI and the fixes. The model's signature comes from the
+stage too (reprozoo.serving.example), so this process never imports torch. The process
 logs with reprozoo.tracking's `MlflowTracker`, so a failure mid-run still warns once and
 keeps the stage's results. It ignores Ctrl-C and SIGTERM (they reach the whole process
 group): the stage unwinds, sends the run's end (KILLED) and waits; if the stage dies
@@ -66,6 +68,8 @@ class TrackingProcess:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [src, *filter(None, [os.environ.get("PYTHONPATH")])]))
         self.quiet = False  # after the process is lost: one warning, then nothing
+        self.pending: str | None = None  # the op whose reply (the run's) is still to come
+        self.run_id: str | None = None
         self.proc = subprocess.Popen([sys.executable, "-m", "reprozoo.tracking_process"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                      text=True, bufsize=1)
@@ -87,20 +91,42 @@ class TrackingProcess:
             self.proc.stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
+            self.settle()  # a store that failed its check says so, before "process stopped"
             self._lost(str(msg.get("op")))
             return False
 
-    def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Send and wait for the reply; None when the process is gone."""
-        if not self._send(msg):
-            return None
+    def _reply(self, what: str) -> dict[str, Any] | None:
         line = self.proc.stdout.readline()
         if not line:
-            self._lost(str(msg.get("op")))
+            self._lost(what)
             return None
         return json.loads(line)
 
+    def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Send and wait for the reply; None when the process is gone."""
+        self.settle()
+        if not self._send(msg):
+            return None
+        return self._reply(str(msg.get("op")))
+
     # -- runs -----------------------------------------------------------------------------
+    def settle(self, wait: bool = True) -> None:
+        """Take the reply to the run's start or search, if it is still to come: wait for it,
+        or (`wait=False`) only when it has already arrived. Raises TrackingError when the
+        store failed its check."""
+        if self.pending is None:
+            return
+        if not wait:
+            import select
+
+            try:
+                if not select.select([self.proc.stdout], [], [], 0)[0]:
+                    return
+            except (OSError, ValueError):
+                pass
+        op, self.pending = self.pending, None
+        self.run_id = self._run_or_raise(self._reply(op))
+
     def _run_or_raise(self, reply: dict[str, Any] | None) -> str | None:
         from reprozoo.errors import TrackingError
 
@@ -109,27 +135,38 @@ class TrackingProcess:
                                 "before the run started; see the lines above, or set "
                                 "`tracking: {enabled: false}` in params.yaml")
         if reply.get("error"):
+            self.quiet = True  # the process ends after saying so
             raise TrackingError(reply["error"])
         return reply.get("run_id")
 
     def start_training_run(self, *, params: Mapping[str, Any], tags: Mapping[str, str]) -> RemoteTracker:
-        """The run of this training stage (waits for the store check)."""
-        reply = self._ask({"op": "train_run", "params": params, "tags": dict(tags),
-                           "argv": sys.argv, "pid": os.getpid()})
-        return RemoteTracker(self, self._run_or_raise(reply))
+        """The run of this training stage. The stage does not wait for MLflow: training
+        starts at once, and a store that fails its check stops it at its first report after
+        the check's answer (`settle(wait=False)` in log_metrics), with one TrackingError
+        naming the URI and the fixes."""
+        if self._send({"op": "train_run", "params": params, "tags": dict(tags),
+                       "argv": sys.argv, "pid": os.getpid()}):
+            self.pending = "train_run"
+        return RemoteTracker(self)
 
     def end(self, status: str = "FINISHED") -> None:
         """Finish what was sent, record the run's end (`status`), and wait for the process."""
         if self.proc.poll() is None and not self.quiet:
-            self._ask({"op": "end", "status": status})
+            from reprozoo.errors import TrackingError
+
+            try:
+                self._ask({"op": "end", "status": status})
+            except TrackingError:
+                if status == "FINISHED":
+                    raise
         self.close()
 
-    def find_training_run(self, model_file: Path) -> Any:
-        """The run that trained `model_file` as a tracker (a NullTracker when none holds it)."""
-        from reprozoo.tracking import NullTracker
-
-        run_id = self._run_or_raise(self._ask({"op": "find_run", "model_file": str(Path(model_file).resolve())}))
-        return RemoteTracker(self, run_id) if run_id else NullTracker()
+    def find_training_run(self, model_file: Path) -> RemoteTracker:
+        """The run that trained `model_file`, as a tracker; what it is sent is dropped when
+        no run holds that model. The search runs while the stage evaluates."""
+        if self._send({"op": "find_run", "model_file": str(Path(model_file).resolve())}):
+            self.pending = "find_run"
+        return RemoteTracker(self)
 
     def close(self) -> None:
         """Close the pipe and wait for the process (it ends the run as FAILED if still open)."""
@@ -152,10 +189,17 @@ class RemoteTracker:
 
     enabled = True
 
-    def __init__(self, process: TrackingProcess, run_id: str | None):
-        self.process, self.run_id = process, run_id
+    def __init__(self, process: TrackingProcess):
+        self.process = process
+
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run's ID (waits for the process's answer)."""
+        self.process.settle()
+        return self.process.run_id
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        self.process.settle(wait=False)
         self.process._send({"op": "log_metrics", "metrics": _numbers(metrics), "step": step})
 
     def log_params(self, params: Mapping[str, Any]) -> None:
@@ -168,9 +212,23 @@ class RemoteTracker:
         self.process._ask({"op": "log_artifact", "path": str(Path(path).resolve()), "subdir": subdir})
 
     def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None) -> None:
+        """The stage runs the model on its input example here (torch is loaded in this
+        process, not in MLflow's); the process logs and registers it."""
+        from reprozoo import serving
+
+        if not serving.servable(kind, family):
+            return
+        try:
+            example = serving.example(kind, family, Path(model_dir), data_dir)
+        except Exception as exc:  # noqa: BLE001 - the stage's results never depend on it
+            from reprozoo.tracking import _first_line
+
+            print(f"warning: the model of {family} did not predict on its MLflow input example "
+                  f"({type(exc).__name__}: {_first_line(exc)}); it is not logged as an MLflow "
+                  "model, the run and the DVC outputs are kept", file=sys.stderr)
+            return
         self.process._ask({"op": "log_model", "family": family, "kind": kind,
-                           "model_dir": str(Path(model_dir).resolve()),
-                           "data_dir": None if data_dir is None else str(Path(data_dir).resolve())})
+                           "model_dir": str(Path(model_dir).resolve()), "example": example})
 
     def crown(self, family: str, kind: str, headline: Mapping[str, Any]) -> None:
         self.process._send({"op": "crown", "family": family, "kind": kind, "headline": dict(headline)})
@@ -193,11 +251,9 @@ def _skip_dependency_scan() -> None:
 
 def _warm_up() -> None:
     """While the stage trains (on the other core): import what logging its model needs at
-    the end. MLflow checks the input example by loading the model through
-    reprozoo.serving, which imports torch."""
+    the end. Not torch: the stage sends the model's output on its input example."""
     import mlflow.pyfunc  # noqa: F401
-    import torch  # noqa: F401
-    from mlflow.models import Model  # noqa: F401
+    from mlflow.models import Model, infer_signature  # noqa: F401
 
     _skip_dependency_scan()
 
@@ -207,8 +263,11 @@ def _serve(requests: Any, replies: Any) -> None:
     from reprozoo.errors import TrackingError
 
     def reply(**fields: Any) -> None:
-        replies.write(json.dumps(fields) + "\n")
-        replies.flush()
+        try:
+            replies.write(json.dumps(fields) + "\n")
+            replies.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the stage is gone without reading it: its stdin's end says how it ended
 
     family = root = error = None
     tracker: Any = None
@@ -249,8 +308,8 @@ def _serve(requests: Any, replies: Any) -> None:
                 if op == "log_artifact":
                     tracker.log_artifact(msg["path"], msg["subdir"])
                 elif op == "log_model":
-                    tracker.log_model(msg["family"], msg["kind"], Path(msg["model_dir"]),
-                                      None if msg["data_dir"] is None else Path(msg["data_dir"]))
+                    tracker.log_model(msg["family"], msg["kind"], Path(msg["model_dir"]), None,
+                                      example=msg["example"])
                 else:
                     getattr(tracker, op)(**msg)
             if op in _ASKS:
