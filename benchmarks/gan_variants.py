@@ -11,6 +11,11 @@ Writes reports/bench/gan_variants.json.
 
 usage: python benchmarks/gan_variants.py [--workers N] [--every 10] [--only NAME ...]
 (--only re-runs those variants and keeps the other rows of the existing JSON)
+
+The `full_*` variants are on the full profile (60,000 digits: issue 15's "no class under
+7 %"). They need a checkout whose data/processed/mnist and models/cnn are the full
+profile's, e.g. the scratch copy that `python benchmarks/graph.py --profile full --keep
+train@cnn` leaves: `--workdir .scratch/bench-graph-full`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pathlib import Path
 
 BENCH = Path("reports/bench")
 
-# name: (params entry, overrides of its default-profile config)
+# name: (params entry, overrides of its config on the default profile; `full_*`: on the full one)
 VARIANTS: dict[str, tuple[str, dict]] = {
     "mlp": ("gan_mlp", {}),
     "mlp_pack2": ("gan_mlp", {"pack": 2}),
@@ -47,10 +52,20 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "dcgan_r1_ema_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 1.0, "ema": 0.999, "epochs": 40}),
     "dcgan_r1_g2_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 2.0, "epochs": 40}),
     "dcgan_r1_g2_ema_40": ("gan_dcgan", {"d_batchnorm": False, "r1_gamma": 2.0, "ema": 0.999, "epochs": 40}),
+    # full profile (its params: 6 epochs, R1 γ = 1 → smallest class 6.29 % in the stage)
+    "full_dcgan_r1_g2": ("gan_dcgan", {"r1_gamma": 2.0}),
+    "full_dcgan_r1_g4": ("gan_dcgan", {"r1_gamma": 4.0}),
 }
 
 
-def run_variant(name: str, every: int) -> dict:
+def profile_of(name: str) -> str:
+    return "full" if name.startswith("full_") else "default"
+
+
+def run_variant(name: str, every: int, workdir: str = ".") -> dict:
+    import os
+
+    os.chdir(workdir)  # (a worker process of its own)
     import torch
 
     from reprozoo import families
@@ -64,7 +79,8 @@ def run_variant(name: str, every: int) -> dict:
     from reprozoo.runtime import setup
 
     entry_name, overrides = VARIANTS[name]
-    params = dataclasses.replace(load_params("params.yaml"), profile="default")
+    profile = profile_of(name)
+    params = dataclasses.replace(load_params("params.yaml"), profile=profile)
     entry = families.entry(params.raw, entry_name)
     cfg = dataclasses.replace(params.build(families.load(entry.kind).Config, entry_name), **overrides)
     torch.set_num_threads(cfg.cpu_threads or 1)  # as the stage runs it (params: cpu_threads)
@@ -89,12 +105,21 @@ def run_variant(name: str, every: int) -> dict:
                       "entropy_bits": round(cov["entropy_bits"], 3),
                       "class_fraction": cov["class_fraction"]})
 
-    ctx = Context(name=entry_name, profile="default", data_dir=data, model_dir=Path("."),
+    ctx = Context(name=entry_name, profile=profile, data_dir=data, model_dir=Path("."),
                   report_dir=Path("."), runtime=runtime)
     t0 = time.perf_counter()
     fit(G, D, cfg, x, ctx, on_epoch=score_epoch)  # scores the sampled G (the EMA copy with `ema`)
-    return {"entry": entry_name, "overrides": overrides, "epochs": cfg.epochs,
+    return {"entry": entry_name, "profile": profile, "overrides": overrides, "epochs": cfg.epochs,
+            "n_train": len(x),
             "seconds": round(time.perf_counter() - t0, 1), "final": curve[-1], "curve": curve}
+
+
+def _is_full(workdir: Path) -> bool:
+    """Whether the checkout's processed MNIST is the full training set (60,000 digits)."""
+    import numpy as np
+
+    x = workdir / "data/processed/mnist/x_train.npy"
+    return x.is_file() and np.load(x, mmap_mode="r").shape[0] >= 50_000
 
 
 def main() -> None:
@@ -103,12 +128,21 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2, help="variants trained at once (1 thread each)")
     ap.add_argument("--every", type=int, default=10, help="score every this many epochs")
     ap.add_argument("--only", nargs="+", choices=list(VARIANTS), help="run just these variants")
+    ap.add_argument("--workdir", default=".",
+                    help="where data/processed/mnist and models/cnn are read (the full_* variants: "
+                         "a full-profile checkout, e.g. .scratch/bench-graph-full)")
     args = ap.parse_args()
-    names = args.only or list(VARIANTS)
+    names = args.only or [n for n in VARIANTS if profile_of(n) == "default"]
+    workdir = str(Path(args.workdir).resolve())
+    for n in names:
+        if profile_of(n) == "full" and not _is_full(Path(workdir)):
+            ap.error(f"{n} is a full-profile variant, but {workdir}/data/processed/mnist is not "
+                     "the full MNIST: pass --workdir of a full-profile checkout (see the top of this file)")
     from reprozoo.bench import write_result
 
     with ProcessPoolExecutor(args.workers) as pool:
-        results = dict(zip(names, pool.map(run_variant, names, [args.every] * len(names))))
+        results = dict(zip(names, pool.map(run_variant, names, [args.every] * len(names),
+                                           [workdir] * len(names))))
     for n, r in results.items():
         f = r["final"]
         print(f"{n:16s} {r['epochs']:3d} ep  FID {f['fid_cnn']:7.1f}  smallest class "

@@ -20,3 +20,29 @@ def test_a_path_stays_a_path():
     from pathlib import Path
 
     assert serving.model_path("models/mf/model.pt") == Path("models/mf/model.pt")
+
+
+def test_an_input_example_and_its_output_cross_the_pipe_unchanged():
+    """The stage sends the model's input example and output to MLflow's process as JSON
+    (reprozoo.serving.example): arrays keep dtype, shape, NaN and text; a table of columns
+    arrives as a DataFrame with the same column types."""
+    import json
+
+    import numpy as np
+
+    def cross(value):
+        return serving._from_json(json.loads(json.dumps(serving._to_json(value))))
+
+    x = np.random.default_rng(0).standard_normal((2, 784)).astype(np.float32)
+    x[1, 3] = np.nan
+    back = cross(x)
+    assert back.dtype == np.float32 and back.shape == (2, 784)
+    assert np.array_equal(back, x, equal_nan=True)
+    texts = np.asarray(["a dog", "猫が好きです。"], dtype=object)
+    assert cross(texts).dtype == object and cross(texts).tolist() == texts.tolist()
+    actions = np.asarray([3, 1], dtype=np.int64)
+    assert cross(actions).dtype == np.int64 and cross(actions).tolist() == [3, 1]
+    frame = cross({"user": [0, 1], "item": [2, 3]})
+    assert list(frame.columns) == ["user", "item"] and frame["item"].tolist() == [2, 3]
+    assert str(frame["user"].dtype) == "int64"
+    assert cross(serving.input_example("seq2seq", None))["ja"].tolist() == ["私は学生です。", "猫が好きです。"]
