@@ -55,6 +55,8 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     # full profile (its params: 6 epochs, R1 γ = 1 → smallest class 6.29 % in the stage)
     "full_dcgan_r1_g2": ("gan_dcgan", {"r1_gamma": 2.0}),
     "full_dcgan_r1_g4": ("gan_dcgan", {"r1_gamma": 4.0}),
+    "full_dcgan_r1_10": ("gan_dcgan", {"epochs": 10}),
+    "full_dcgan_r1_g2_10": ("gan_dcgan", {"r1_gamma": 2.0, "epochs": 10}),
 }
 
 
