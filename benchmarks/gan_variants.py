@@ -57,6 +57,7 @@ VARIANTS: dict[str, tuple[str, dict]] = {
     "full_dcgan_r1_g4": ("gan_dcgan", {"r1_gamma": 4.0}),
     "full_dcgan_r1_10": ("gan_dcgan", {"epochs": 10}),
     "full_dcgan_r1_g2_10": ("gan_dcgan", {"r1_gamma": 2.0, "epochs": 10}),
+    "full_dcgan_r1_g2_20": ("gan_dcgan", {"r1_gamma": 2.0, "epochs": 20}),
     "full_mlp_20": ("gan_mlp", {"epochs": 20}),  # (its full params: 5 epochs → smallest class 3.7 %)
     "full_mlp_r1_g2_20": ("gan_mlp", {"r1_gamma": 2.0, "epochs": 20}),
 }
