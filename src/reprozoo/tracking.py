@@ -306,18 +306,17 @@ class MlflowTracker(NullTracker):
             self._safely("log_artifact", lambda: self.client.log_artifact(self.run_id, str(p), subdir))
 
 
-    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None,
-                  example: Mapping[str, Any] | None = None) -> None:
+    def log_model(self, family: str, kind: str, model_dir: Path, data_dir: Path | None, *,
+                  example: Mapping[str, Any]) -> None:
         """Log the family's model as an MLflow model (reprozoo.serving) and register it as
-        `reprozoo-<family>`; `example`: reprozoo.serving.example's input and output (computed
-        here when not given). A failure warns and leaves the run's other logging on."""
+        `reprozoo-<family>`; `example`: reprozoo.serving.example's input and output, which the
+        stage computed from `data_dir` (reprozoo.tracking_process). A failure warns and leaves
+        the run's other logging on."""
         from reprozoo import serving
 
         if self.broken or not serving.servable(kind, family):
             return
         try:
-            if example is None:
-                example = serving.example(kind, family, Path(model_dir), data_dir)
             info = serving.log(self.run_id, self.uri, family, kind, Path(model_dir), example)
             version = getattr(info, "registered_model_version", None)
             print(f"MLflow model: {serving.registered_name(family)} version {version}", file=sys.stderr)
