@@ -58,6 +58,11 @@ class Group:
         """Whether every rank gets at least one item of a batch of this length."""
         return batch_len >= self.world
 
+    def steps(self, n: int, batch_size: int) -> int:
+        """Optimizer steps in one epoch of `n` items at `batch_size`: the batches every
+        rank gets a share of (what a per-batch schedule such as a cosine counts)."""
+        return sum(1 for i in range(0, n, batch_size) if self.usable(min(batch_size, n - i)))
+
     def wrap(self, model: Any) -> Any:
         """The model as the training loop should call it (DDP when there are several ranks)."""
         if self.world == 1:

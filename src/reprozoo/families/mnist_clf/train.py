@@ -33,8 +33,7 @@ def fit(model: nn.Module, cfg: Config, x: torch.Tensor, y: torch.Tensor, xv: tor
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = None
     if cfg.schedule == "cosine":  # one half cosine over every batch of `epochs` epochs
-        steps = cfg.epochs * sum(1 for i in range(0, len(x), cfg.batch_size)
-                                 if group.usable(min(cfg.batch_size, len(x) - i)))
+        steps = cfg.epochs * group.steps(len(x), cfg.batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
     best, best_state, best_epoch, waited = math.inf, None, 0, 0
     start_loss, _, _ = score(model, xv, yv)  # where the validation loss starts

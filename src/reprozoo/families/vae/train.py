@@ -38,8 +38,7 @@ def fit(model: VAE, cfg: Config, x: torch.Tensor, xv: torch.Tensor, ctx: Context
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     sched = None
     if cfg.schedule == "cosine":  # one half cosine over every batch of `epochs` epochs
-        steps = epochs * sum(1 for i in range(0, len(x), cfg.batch_size)
-                             if group.usable(min(cfg.batch_size, len(x) - i)))
+        steps = epochs * group.steps(len(x), cfg.batch_size)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
     amp = ctx.runtime.is_cuda  # bf16 autocast on CUDA only; the loss is summed in fp32
     start_loss = float(test_loss(model, xv, ctx.seed + 1))
