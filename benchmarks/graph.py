@@ -103,7 +103,7 @@ def collect(copy: Path, dest: Path, report: dict) -> list[str]:
         for src in (copy / "reports/eval" / fam / "details.json", copy / "reports/train" / fam / "history.csv"):
             if src.is_file():
                 shutil.copy2(src, fdir / src.name)
-        stages = {k: v for k, v in report["stage_s"].items() if k.split("@", 1)[1] == fam}
+        stages = {k: v for k, v in report["stage_s"].items() if k.partition("@")[2] == fam}
         (fdir / "run.json").write_text(json.dumps({**run_info, "stage_s": stages}, indent=2) + "\n")
     families = sorted(f.stem for f in (dest / "metrics").glob("*.json"))
     rows = []
@@ -175,17 +175,19 @@ def main() -> int:
                   "stages_run": len(times), "sum_of_stages_s": round(sum(times.values()), 1),
                   "fixed_cost_estimate_s": round(statistics.median(fastest), 2) if fastest else None,
                   "stage_s": ordered}
+        # The timings first: they cannot be measured again without the whole build.
+        name = f"graph-{profile}" + ("-" + "-".join(t.replace("@", "_") for t in args.targets)
+                                     if args.targets and not args.collect else "")
+        out = ROOT / f"reports/bench/{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {out}: {len(times)} stages in {total:.0f} s (exit {rc})")
         if args.collect and rc == 0:
             kept = collect(cwd, ROOT / args.collect, report)
             print(f"kept {', '.join(kept)} in {args.collect}/ (README.md: targets met / missed)")
     finally:
         if not args.in_place and not args.keep:
             shutil.rmtree(cwd, ignore_errors=True)
-    name = f"graph-{profile}" + ("-" + "-".join(t.replace("@", "_") for t in args.targets) if args.targets and not args.collect else "")
-    out = ROOT / f"reports/bench/{name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}: {len(times)} stages in {total:.0f} s (exit {rc})")
     return rc
 
 

@@ -47,7 +47,8 @@ def test_collect_keeps_only_what_ran_and_merges_runs(graph, tmp_path):
     dest = tmp_path / "full"
     stale = {"slp": {"test/accuracy": 0.90}, "cnn": {"test/accuracy": 0.9871}}  # default-profile files
     first = fake_build(tmp_path / "a", {**stale, "slp": {"test/accuracy": 0.93}})
-    kept = graph.collect(first, dest, report({"train@slp": 20.0, "evaluate@slp": 10.0, "prepare@mnist": 5.0},
+    kept = graph.collect(first, dest, report({"train@slp": 20.0, "evaluate@slp": 10.0, "prepare@mnist": 5.0,
+                                              "report": 3.0},  # a stage without a family (whole graph)
                                              "python benchmarks/graph.py --profile full evaluate@slp"))
     assert kept == ["slp"]
     assert sorted(p.name for p in (dest / "metrics").iterdir()) == ["slp.json"]  # not the stale cnn
