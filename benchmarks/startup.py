@@ -38,7 +38,8 @@ def main() -> None:
     work = ROOT / ".scratch/bench-startup"
     make_copy(ROOT, work, "smoke")  # the tracked tree, profile smoke, its own git repo
     params = work / "params.yaml"
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+               MLFLOW_DISABLE_TELEMETRY="true")  # as the stage's tracking process sets it
     try:
         subprocess.run(["dvc", "repro", "-q", "prepare@mnist"], cwd=work, env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -53,7 +54,6 @@ def main() -> None:
                 # the tracking process's own start (after the runs above made the store)
                 "import mlflow": [py, "-c", "import mlflow"],
                 "import mlflow + open the store": [py, "-c", store]}
-        env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # as the tracking process sets it
         times = {k: [timed(cmd, work, env) for _ in range(REPEAT)] for k, cmd in rows.items()}
     finally:
         shutil.rmtree(work, ignore_errors=True)
