@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +164,181 @@ def test_an_unusable_store_stops_the_stage_at_its_first_report(tmp_path, monkeyp
     with pytest.raises(TrackingError, match=r"http://127\.0\.0\.1:9"):
         found.log_artifact(tmp_path, "eval")
     side.end("FAILED")
+
+
+# -- the warm MLflow process that forks each stage's tracking process (reprozoo.tracking_warm)
+@pytest.fixture
+def warm(tmp_path, monkeypatch):
+    """A warm process of this test's own (an MLFLOW_* setting read at import is part of its
+    key); returns a function giving its PID from its lock file; killed at the end."""
+    from reprozoo import tracking_warm
+
+    monkeypatch.setenv("MLFLOW_REPROZOO_TEST_KEY", str(tmp_path))
+    monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "60")
+    sock, lock = tracking_warm.address(os.environ)
+    seen: set[int] = set()
+
+    def pid(wait: float = 30) -> int | None:
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            text = Path(lock).read_text().strip() if Path(lock).exists() else ""
+            if text and alive(int(text)):
+                seen.add(int(text))
+                return int(text)
+            time.sleep(0.05)
+        return None
+
+    pid.sock, pid.lock = sock, lock
+    yield pid
+    for p in seen:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for f in (sock, lock, os.path.splitext(sock)[0] + ".log"):
+        Path(f).unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def one_run(root: Path, loss: float) -> tuple[Any, str]:
+    """A stage's tracking, start to end, through TrackingProcess; (its process, run ID)."""
+    from reprozoo.tracking_process import TrackingProcess
+
+    side = TrackingProcess("demo", root)
+    tracker = side.start_training_run(params={"seed": 0}, tags={})
+    tracker.log_metrics({"loss": loss}, step=1)
+    side.end("FINISHED")
+    return side.proc, tracker.run_id
+
+
+def test_stages_share_one_warm_process_and_keep_their_own_store(warm, tmp_path, monkeypatch):
+    """Two stages, two stores (MLFLOW_TRACKING_URI differs): both forked from one warm
+    process, and each run lands in its own stage's store, not in the other's."""
+    from mlflow import MlflowClient
+
+    from reprozoo.tracking_warm import Forked
+
+    uris = [f"sqlite:///{tmp_path / name / 'mlflow.db'}" for name in ("a", "b")]
+    runs, pids = [], []
+    for uri, loss in zip(uris, (1.0, 2.0)):
+        (tmp_path / uri.split("/")[-2]).mkdir()
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        proc, run_id = one_run(tmp_path, loss)
+        assert isinstance(proc, Forked) and proc.returncode == 0
+        runs.append(run_id)
+        pids.append(warm())
+    assert pids[0] is not None and pids[0] == pids[1]
+    for uri, run_id, loss, other in zip(uris, runs, (1.0, 2.0), runs[::-1]):
+        client = MlflowClient(uri)
+        run = client.get_run(run_id)
+        assert run.info.status == "FINISHED" and run.data.metrics[canonical_loss()] == loss
+        found = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        assert other not in {r.info.run_id for r in found}
+
+
+def canonical_loss() -> str:
+    from reprozoo.vocabulary import canonical
+
+    return canonical("loss")
+
+
+def test_a_warm_process_leaves_when_idle_and_one_killed_outright_is_replaced(store, warm, tmp_path, monkeypatch):
+    """(`store` first: opening it in this process sets MLFLOW_* defaults, part of the key.)"""
+    client, _ = store
+    monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "1")
+    one_run(tmp_path, 1.0)
+    first = warm()
+    assert first is not None
+    deadline = time.monotonic() + 60  # idle for 1 s: it removes its socket and ends
+    while (alive(first) or Path(warm.sock).exists()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(first) and not Path(warm.sock).exists()
+
+    monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "60")
+    one_run(tmp_path, 2.0)
+    second = warm()
+    assert second not in (None, first)
+    os.kill(second, signal.SIGKILL)  # its socket file stays behind, with nobody listening
+    try:
+        os.waitpid(second, 0)  # (this process started it) all of it gone, not just its leader
+    except ChildProcessError:
+        pass  # reaped already by subprocess's clean-up
+    assert Path(warm.sock).exists()
+    proc, run_id = one_run(tmp_path, 3.0)
+    assert proc.returncode == 0 and client.get_run(run_id).info.status == "FINISHED"
+    assert warm() not in (None, second)
+
+
+def test_a_warm_process_that_drops_the_stage_leaves_it_to_a_started_one(store, warm, tmp_path, capfd):
+    """Something listens on the socket but ends each connection unanswered (a warm process
+    dying as the stage connects): the stage starts its own process, sends it everything
+    again, and its run ends FINISHED with every metric."""
+    import threading
+
+    from reprozoo.tracking_process import TrackingProcess
+    from reprozoo.tracking_warm import Forked
+
+    client, _ = store
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(warm.sock)
+    listener.listen(8)
+
+    def drop() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1)
+        time.sleep(0.5)  # the stage has sent its run's start and a few metrics by now
+        conn.close()
+
+    dropper = threading.Thread(target=drop)
+    dropper.start()
+    side = TrackingProcess("demo", tmp_path)
+    assert isinstance(side.proc, Forked)
+    tracker = side.start_training_run(params={"seed": 0}, tags={})
+    for step in (1, 2, 3):
+        tracker.log_metrics({"loss": 1.0 / step}, step=step)
+    dropper.join()
+    tracker.log_artifact(tmp_path / "mlflow.db", "store")  # waits: the run's start first
+    side.end("FINISHED")
+    listener.close()
+    assert isinstance(side.proc, subprocess.Popen)
+    assert "this stage starts its own tracking process" in capfd.readouterr().err
+    run = client.get_run(tracker.run_id)
+    history = client.get_metric_history(tracker.run_id, canonical_loss())
+    assert run.info.status == "FINISHED" and [m.step for m in history] == [1, 2, 3]
+
+
+def test_a_second_warm_process_for_the_same_socket_steps_aside(warm):
+    """The lock file decides: a process started while one holds it exits at once."""
+    import sys
+
+    from reprozoo import tracking_warm
+
+    first = subprocess.Popen([sys.executable, tracking_warm.__file__, warm.sock, warm.lock, "60"],
+                             start_new_session=True)
+    pid = warm()
+    assert pid == first.pid
+    second = subprocess.run([sys.executable, tracking_warm.__file__, warm.sock, warm.lock, "60"],
+                            timeout=60)
+    assert second.returncode == 0 and alive(first.pid) and warm() == first.pid
+    first.kill()
+    first.wait()
+
+
+def test_the_warm_process_can_be_turned_off_and_says_what_a_bad_setting_is(tmp_path, monkeypatch):
+    from reprozoo.tracking_process import TrackingProcess
+
+    monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "0")
+    side = TrackingProcess("demo", tmp_path)
+    assert isinstance(side.proc, subprocess.Popen)  # started by the stage, as before
+    side.close()
+    monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "soon")
+    with pytest.raises(ValueError, match=r"REPROZOO_MLFLOW_WARM_S='soon'.*0 turns"):
+        TrackingProcess("demo", tmp_path)

@@ -70,10 +70,42 @@ class TrackingProcess:
         self.quiet = False  # after the process is lost: one warning, then nothing
         self.pending: str | None = None  # the op whose reply (the run's) is still to come
         self.run_id: str | None = None
-        self.proc = subprocess.Popen([sys.executable, "-m", "reprozoo.tracking_process"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                     text=True, bufsize=1)
+        self.env = env
+        from reprozoo import tracking_warm
+
+        # Forked from the warm MLflow process when it can be (milliseconds), else started.
+        self.proc: Any = tracking_warm.fork_for_stage(env)
+        # What a forked process was sent before its first reply: if it ends before that
+        # reply (a warm process killed or broken), a started process gets it all again.
+        self.unanswered: list[str] | None = [] if self.proc is not None else None
+        if self.proc is None:
+            self.proc = self._start()
         self._send({"op": "connect", "family": family, "root": str(Path(root))})
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "reprozoo.tracking_process"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env,
+                                text=True, bufsize=1)
+
+    def _fall_back(self) -> bool:
+        """The forked process ended before its first reply: start one, as without a warm
+        process, and send it what the other was sent. False when there is nothing to redo."""
+        if self.unanswered is None:
+            return False
+        lines, self.unanswered = self.unanswered, None
+        print("note: the warm MLflow process did not answer; this stage starts its own "
+              "tracking process", file=sys.stderr)
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc = self._start()
+        try:
+            self.proc.stdin.write("".join(lines))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # its reply (none) says so
+        return True
 
     # -- messages -------------------------------------------------------------------------
     def _lost(self, what: str) -> None:
@@ -86,21 +118,35 @@ class TrackingProcess:
     def _send(self, msg: Mapping[str, Any]) -> bool:
         if self.quiet:
             return False
+        line = json.dumps(msg, default=_plain) + "\n"
+        if self.unanswered is not None:
+            self.unanswered.append(line)
         try:
-            self.proc.stdin.write(json.dumps(msg, default=_plain) + "\n")
+            self.proc.stdin.write(line)
             self.proc.stdin.flush()
             return True
         except (BrokenPipeError, OSError, ValueError):
+            if self._fall_back():
+                return True
             self.settle()  # a store that failed its check says so, before "process stopped"
             self._lost(str(msg.get("op")))
             return False
 
     def _reply(self, what: str) -> dict[str, Any] | None:
-        line = self.proc.stdout.readline()
+        line = self._line()
+        if not line and self._fall_back():
+            line = self._line()
         if not line:
             self._lost(what)
             return None
+        self.unanswered = None
         return json.loads(line)
+
+    def _line(self) -> str:
+        try:
+            return self.proc.stdout.readline()
+        except OSError:  # a forked process's socket, reset as it ended: the same as its end
+            return ""
 
     def _ask(self, msg: Mapping[str, Any]) -> dict[str, Any] | None:
         """Send and wait for the reply; None when the process is gone."""
@@ -169,8 +215,12 @@ class TrackingProcess:
         return RemoteTracker(self)
 
     def close(self) -> None:
-        """Close the pipe and wait for the process (it ends the run as FAILED if still open)."""
-        for stream in (self.proc.stdin, self.proc.stdout):
+        """Close the pipe and wait for the process (it ends the run as FAILED if still open).
+        A forked process's replies are read to their end instead (its exit code comes last)."""
+        streams = [self.proc.stdin]
+        if isinstance(self.proc, subprocess.Popen):
+            streams.append(self.proc.stdout)
+        for stream in streams:
             try:
                 stream.close()
             except (OSError, ValueError):
@@ -178,8 +228,8 @@ class TrackingProcess:
         try:
             self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            print("warning: the MLflow tracking process did not finish within 120 s; stopped it",
-                  file=sys.stderr)
+            print("warning: the MLflow tracking process did not finish within 120 s; stopped "
+                  "waiting for it", file=sys.stderr)
             self.proc.kill()
             self.proc.wait()
 
@@ -318,7 +368,8 @@ def _serve(requests: Any, replies: Any) -> None:
         tracking.end_training_run(tracker, "FAILED")
 
 
-def main() -> None:
+def quiet_mlflow() -> None:
+    """What a tracking process sets before MLflow runs: no signals, telemetry, or noise."""
     import signal
 
     # Ctrl-C and SIGTERM reach the whole process group; the stage answers them by sending
@@ -340,6 +391,10 @@ def main() -> None:
             shown(message, *args, **kwargs)
 
     warnings.showwarning = showwarning  # (a filter is not enough: MLflow resets them)
+
+
+def main() -> None:
+    quiet_mlflow()
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
