@@ -14,6 +14,8 @@ RAW = Path("data/raw")
 PROCESSED = Path("data/processed")
 MODELS = Path("models")
 REPORTS = Path("reports")
+# The hashes of the code every train and evaluate stage runs (stage `code`, their one code dep).
+CODE = Path("data/code/stages.json")
 
 
 def raw(dataset: str) -> Path:

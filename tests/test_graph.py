@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+CODE = "data/code/stages.json"  # stage `code`'s output (pipelines/_layout.py: CODE)
 
 # For each set of roots (argv[2] is a JSON list of them), in a child forked from one
 # process: imports every module a stage loads, then every module those import anywhere in
@@ -122,8 +123,12 @@ def stage_deps() -> dict[str, list[str]]:
     from dvc.repo import Repo
 
     with Repo(str(REPO)) as repo:
-        return {s.addressing: [Path(d.def_path).as_posix() for d in s.deps]
+        deps = {s.addressing: [Path(d.def_path).as_posix() for d in s.deps]
                 for s in repo.index.stages}
+    # A stage that depends on stage `code`'s file of hashes depends on the files it hashes
+    # (test_the_code_stage_hashes_its_deps checks that it does).
+    shared = deps["code"]
+    return {k: v + shared if CODE in v else v for k, v in deps.items()}
 
 
 def excluded() -> set[str]:
@@ -151,7 +156,7 @@ def test_every_module_a_stage_loads_is_a_dep(stage_deps):
     params = yaml.safe_load((REPO / "params.yaml").read_text(encoding="utf-8"))
     skip = excluded()
     assert "src/reprozoo/tracking.py" in skip  # the header names what it leaves out
-    checks = {"fetch@mnist": ["fetch"], "report": ["report"]}
+    checks = {"fetch@mnist": ["fetch"], "report": ["report"], "code": ["code"]}
     for ds in params["prepare"]:
         checks[f"prepare@{ds}"] = ["prepare", prepare.PREPARERS[ds]]
     by_kind: dict[str, list[str]] = {}
@@ -170,6 +175,35 @@ def test_every_module_a_stage_loads_is_a_dep(stage_deps):
         if bad:
             problems[stage] = bad
     assert not problems, f"stages that load code their deps do not list: {problems}"
+
+
+def test_the_code_stage_hashes_its_deps(stage_deps, tmp_path):
+    """Stage `code` hashes every file it depends on (its own script aside), and its file
+    changes when one of them does: the stages that depend on it rerun as if on each file."""
+    import shlex
+
+    text = (REPO / "dvc.yaml").read_text(encoding="utf-8")
+    stages = yaml.safe_load(text)["stages"]
+    cmd = shlex.split(stages["code"]["cmd"])
+    assert stages["code"]["outs"] == [CODE]
+    hashed = set(cmd[2:])
+    assert hashed == set(stage_deps["code"]) - {"pipelines/code.py"}
+    assert all(CODE in stage_deps[s] for s in stage_deps if s.startswith(("train@", "evaluate@")))
+
+    def run_code(*files: str) -> dict:
+        out = tmp_path / "stages.json"
+        proc = subprocess.run([sys.executable, str(REPO / "pipelines/code.py"), *files, "--out", str(out)],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(out.read_text())["sha256"]
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "b.py").write_text("y = 2\n")
+    before = run_code("b.py", "a.py")
+    assert sorted(before) == ["a.py", "b.py"]
+    (tmp_path / "b.py").write_text("y = 3\n")
+    after = run_code("a.py", "b.py")
+    assert after["a.py"] == before["a.py"] and after["b.py"] != before["b.py"]
 
 
 def test_the_probe_catches_a_missing_dep():
