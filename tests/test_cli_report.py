@@ -168,6 +168,12 @@ def test_reference_check_is_strict_on_the_same_cpu_class_and_tolerant_on_another
     # ... and a metric outside the tolerance fails
     problems, _ = compare_reference(ref, changed, {**same_m, "slp": {"test_accuracy": 0.60}}, "GenuineIntel/avx2")
     assert problems == ["metric slp.test_accuracy: 0.8 -> 0.6 (outside tolerance {'abs': 0.02, 'rel': 0.1})"]
+    # stage `code` (the hashes of the code itself) is not what the reference vouches for:
+    # present, absent or different on either side, it is neither a problem nor a note
+    with_code = {**same_out, "code:data/code/stages.json": "abc"}
+    assert compare_reference(ref, with_code, same_m, "AuthenticAMD/avx2") == ([], [])
+    assert compare_reference({**ref, "outputs": {**ref["outputs"], "code:data/code/stages.json": "def"}},
+                             with_code, same_m, "AuthenticAMD/avx2") == ([], [])
 
 
 def test_the_committed_reference_covers_every_smoke_output():

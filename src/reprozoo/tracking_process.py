@@ -19,6 +19,11 @@ keeps the stage's results. It ignores Ctrl-C and SIGTERM (they reach the whole p
 group): the stage unwinds, sends the run's end (KILLED) and waits; if the stage dies
 without a word (SIGKILL), the process sees its pipe close and closes the run as FAILED.
 
+Where it can, the process is forked from a warm one that has MLflow loaded already
+(reprozoo.tracking_warm: milliseconds instead of seconds); the protocol is the same over
+its socket, and a forked process that ends before its first reply is replaced by a
+started one, which is sent everything again.
+
 Protocol: one JSON object per line on the process's stdin; the replies (one JSON object
 per line) come on a private copy of its stdout, whose own descriptor goes to stderr so that
 nothing MLflow prints can mix with them.
