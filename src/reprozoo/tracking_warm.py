@@ -106,7 +106,10 @@ def address(env: Mapping[str, str]) -> tuple[str, str] | None:
     if folder is None:
         return None
     key = _key(env)
-    return os.path.join(folder, f"mlflow-{key}.sock"), os.path.join(folder, f"mlflow-{key}.lock")
+    sock = os.path.join(folder, f"mlflow-{key}.sock")
+    if len(os.fsencode(sock)) > 100:  # past what AF_UNIX takes on every system (macOS: 104)
+        return None
+    return sock, os.path.join(folder, f"mlflow-{key}.lock")
 
 
 def _connect(path: str) -> socket.socket | None:
@@ -119,13 +122,13 @@ def _connect(path: str) -> socket.socket | None:
         return None
 
 
-def _start(sock_path: str, lock_path: str, idle: float, env: Mapping[str, str]) -> None:
+def _start(sock_path: str, lock_path: str, idle: float, env: Mapping[str, str]) -> Any:
     """Start the warm process, detached: its own session, no pipe of the stage's."""
     import subprocess
 
     log = os.path.splitext(sock_path)[0] + ".log"
     with open(log, "ab") as out:
-        subprocess.Popen([sys.executable, os.path.abspath(__file__), sock_path, lock_path, str(idle)],
+        return subprocess.Popen([sys.executable, os.path.abspath(__file__), sock_path, lock_path, str(idle)],
                          stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd="/",
                          env=dict(env), start_new_session=True, close_fds=True)
 
@@ -196,13 +199,16 @@ def fork_for_stage(env: Mapping[str, str]) -> Forked | None:
     sock = _connect(sock_path)
     if sock is None:
         try:
-            _start(sock_path, lock_path, idle, env)
+            proc = _start(sock_path, lock_path, idle, env)
         except OSError:
             return None
         deadline = time.monotonic() + 5.0  # it binds before its imports: milliseconds
         while sock is None and time.monotonic() < deadline:
             time.sleep(0.01)
             sock = _connect(sock_path)
+            if sock is None and proc.poll() is not None:
+                sock = _connect(sock_path)  # it stepped aside for another, or failed
+                break
         if sock is None:
             return None
     try:
@@ -320,11 +326,14 @@ def serve(sock_path: str, lock_path: str, idle: float) -> None:
         except FileNotFoundError:
             return False
 
+    last = time.monotonic()
     while True:
-        if select.select([listener], [], [], idle)[0]:
+        wait = last + idle - time.monotonic()
+        if wait > 0 and select.select([listener], [], [], min(wait, 10.0))[0]:
             take()
-            if still_ours():
-                continue
+            last = time.monotonic()
+        if wait > 0 and still_ours():
+            continue
         try:  # idle, or no longer the socket's owner: leave (removing it if it is ours)
             if os.stat(sock_path).st_ino == mine:
                 os.unlink(sock_path)
