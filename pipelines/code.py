@@ -1,8 +1,8 @@
 """DVC stage `code`: one file of hashes of the code that every train and evaluate stage runs.
 
-Those 44 stages depend on this file instead of on each of those files (about 15), with the
-same effect: edit one of them and this stage writes a new file, and every train and
-evaluate stage reruns; edit none and nothing reruns. What it saves: DVC rewrites the whole
+Those stages (44 today) depend on this file instead of on each of those files (about 15),
+with the same effect: edit one of them and this stage writes a new file, and every train
+and evaluate stage reruns; edit none and nothing reruns. What it saves: DVC rewrites the whole
 dvc.lock after each stage with a pure-Python YAML round trip (about 1 s a stage at its
 former 175 KB, most of it those repeated entries), and reads it on every `dvc status`.
 

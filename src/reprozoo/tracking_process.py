@@ -233,8 +233,9 @@ class TrackingProcess:
         try:
             self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
-            print("warning: the MLflow tracking process did not finish within 120 s; stopped "
-                  "waiting for it", file=sys.stderr)
+            what = "stopped it" if isinstance(self.proc, subprocess.Popen) else "stopped waiting for it"
+            print(f"warning: the MLflow tracking process did not finish within 120 s; {what}",
+                  file=sys.stderr)
             self.proc.kill()
             self.proc.wait()
 
