@@ -28,6 +28,7 @@ import _layout as lay  # noqa: E402  (pipelines/_layout.py: the paths of every s
 EXCLUDED = {
     "reprozoo/tracking.py": "MLflow logging only: runs, tags, copies of outputs and the MLflow models (serving.py)",
     "reprozoo/tracking_process.py": "runs reprozoo/tracking.py in a process beside the stage",
+    "reprozoo/tracking_serve.py": "that process itself (what it does with the stage's messages)",
     "reprozoo/tracking_warm.py": "forks that process from a warm one (MLflow loaded once, not per stage)",
     "reprozoo/serving.py": "the MLflow models: their input example and signature (the stage runs the model on it for MLflow only)",
     "reprozoo/progress.py": "progress bars on stderr",

@@ -8,7 +8,7 @@ then waits on a Unix socket. Each later stage connects, and the process forks a 
 that has all of that loaded already. The child takes the stage's environment, working
 directory, `sys.path` and stderr (passed over the socket), imports reprozoo's own
 modules fresh from disk, and serves the stage exactly as a process started by
-`TrackingProcess` does (the same `_serve`, over the socket instead of pipes).
+`TrackingProcess` does (reprozoo.tracking_serve's `_serve`, over the socket instead of pipes).
 
 What it shares and what it does not:
 - one warm process per user, Python interpreter, MLflow install, copy of this file and
@@ -248,11 +248,11 @@ def _child(conn: socket.socket) -> None:
         import importlib
 
         importlib.invalidate_caches()
-        from reprozoo import tracking_process
+        from reprozoo import tracking_serve
 
-        tracking_process.quiet_mlflow()
+        tracking_serve.quiet_mlflow()
         sys.stdout = sys.stderr
-        tracking_process._serve(requests, replies)
+        tracking_serve._serve(requests, replies)
         code = 0
         replies.write(json.dumps({"exit": 0}) + "\n")
         replies.flush()
