@@ -315,6 +315,32 @@ def test_a_warm_process_that_drops_the_stage_leaves_it_to_a_started_one(store, w
     assert run.info.status == "FINISHED" and [m.step for m in history] == [1, 2, 3]
 
 
+def test_a_stage_killed_with_replies_unread_leaves_its_forked_run_failed(store, warm, tmp_path):
+    """SIGKILL of a stage whose forked process has already replied: the unread reply makes
+    its socket reset, not close, and the process still closes the run as FAILED."""
+    import select
+
+    from reprozoo.tracking_process import TrackingProcess
+    from reprozoo.tracking_warm import Forked
+
+    client, _ = store
+    side = TrackingProcess("demo", tmp_path)
+    assert isinstance(side.proc, Forked)
+    side.start_training_run(params={}, tags={})
+    assert select.select([side.proc.sock], [], [], 60)[0]  # the run's start answered, unread
+    for f in (side.proc.stdin, side.proc.stdout):
+        f.close()
+    side.proc.sock.close()  # what the stage's death does: unread data, so a reset
+    deadline = time.monotonic() + 60
+    runs: list = []
+    while time.monotonic() < deadline:
+        runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+        if runs and runs[0].info.status != "RUNNING":
+            break
+        time.sleep(0.1)
+    assert [r.info.status for r in runs] == ["FAILED"]
+
+
 def test_a_second_warm_process_for_the_same_socket_steps_aside(warm):
     """The lock file decides: a process started while one holds it exits at once."""
     import sys

@@ -222,6 +222,15 @@ def fork_for_stage(env: Mapping[str, str]) -> Forked | None:
 
 
 # -- the warm process ---------------------------------------------------------------------
+def _until_reset(requests: Any) -> Any:
+    """The stage's lines; a stage killed with replies unread resets the socket instead of
+    closing it, which ends them the same way (a pipe would just close)."""
+    try:
+        yield from requests
+    except OSError:
+        return
+
+
 def _child(conn: socket.socket) -> None:
     """In the fork: become the stage's tracking process, then exit without teardown."""
     import signal
@@ -252,7 +261,7 @@ def _child(conn: socket.socket) -> None:
 
         tracking_serve.quiet_mlflow()
         sys.stdout = sys.stderr
-        tracking_serve._serve(requests, replies)
+        tracking_serve._serve(_until_reset(requests), replies)
         code = 0
         replies.write(json.dumps({"exit": 0}) + "\n")
         replies.flush()
