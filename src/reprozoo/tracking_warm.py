@@ -16,7 +16,8 @@ What it shares and what it does not:
   credentials, registry and experiment ones, which the child takes from the stage). Any
   of those changing gives a new socket name, so a stage never gets a process built for
   another environment; reprozoo's other modules are never loaded in the warm process;
-- it never opens a store (a SQLAlchemy engine must not cross a fork) and starts no thread;
+- it never opens a store (a SQLAlchemy engine must not cross a fork) and starts no
+  thread of its own (forking beside threads can copy a held lock);
 - it ends after `REPROZOO_MLFLOW_WARM_S` seconds (default 300) without a stage; 0 turns
   it off, and every stage starts its own tracking process as before;
 - it holds a lock file for its life, so two stages starting together leave one process,
@@ -263,8 +264,11 @@ def _child(conn: socket.socket) -> None:
         sys.stdout = sys.stderr
         tracking_serve._serve(_until_reset(requests), replies)
         code = 0
-        replies.write(json.dumps({"exit": 0}) + "\n")
-        replies.flush()
+        try:
+            replies.write(json.dumps({"exit": 0}) + "\n")
+            replies.flush()
+        except OSError:
+            pass  # the stage is gone: nobody to tell
     except BaseException:  # noqa: BLE001 - say it in the stage's log, then end
         import traceback
 
