@@ -365,6 +365,8 @@ def test_the_warm_process_can_be_turned_off_and_says_what_a_bad_setting_is(tmp_p
     side = TrackingProcess("demo", tmp_path)
     assert isinstance(side.proc, subprocess.Popen)  # started by the stage, as before
     side.close()
+    from reprozoo.errors import TrackingError  # a stage prints it as one line
+
     monkeypatch.setenv("REPROZOO_MLFLOW_WARM_S", "soon")
-    with pytest.raises(ValueError, match=r"REPROZOO_MLFLOW_WARM_S='soon'.*0 turns"):
+    with pytest.raises(TrackingError, match=r"REPROZOO_MLFLOW_WARM_S='soon'.*0 turns"):
         TrackingProcess("demo", tmp_path)

@@ -57,7 +57,9 @@ def idle_seconds(env: Mapping[str, str]) -> float:
     except ValueError:
         value = -1.0
     if not value >= 0 or value == float("inf"):
-        raise ValueError(f"REPROZOO_MLFLOW_WARM_S={raw!r}: expected a number of seconds "
+        from reprozoo.errors import TrackingError  # (the stage's side only: the package is there)
+
+        raise TrackingError(f"REPROZOO_MLFLOW_WARM_S={raw!r}: expected a number of seconds "
                          "(0 turns the warm MLflow process off); unset it for the default "
                          f"{DEFAULT_IDLE_S:g}")
     return value
