@@ -242,3 +242,17 @@ def test_one_registry_families_sections_kinds_targets_readme():
         for line in table.splitlines() if line.startswith("| "))))
     assert names <= in_readme | {"family"}, f"families missing from README's results: {names - in_readme}"
     assert in_readme - {"family"} <= names, f"README rows name unknown families: {in_readme - names - {'family'}}"
+
+
+def test_bytecode_is_not_part_of_a_code_dep():
+    """A family package is a directory dep: the bytecode any import writes into it (the
+    tests, a notebook, another Python version) must not change its hash (.dvcignore), or
+    every family stage would look changed in a checkout where the tests ran."""
+    from dvc.repo import Repo
+
+    pkg = REPO / "src/reprozoo/families/mnist_clf"
+    with Repo(str(REPO)) as repo:
+        ignore = repo.dvcignore
+        assert ignore.is_ignored_dir(str(pkg / "__pycache__"))
+        assert ignore.is_ignored_file(str(pkg / "__pycache__" / "model.cpython-311.pyc"))
+        assert not ignore.is_ignored_file(str(pkg / "model.py"))
