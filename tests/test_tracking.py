@@ -195,7 +195,7 @@ def warm(tmp_path, monkeypatch):
             os.kill(p, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    for f in (sock, lock, os.path.splitext(sock)[0] + ".log"):
+    for f in (sock, lock, tracking_warm._log(sock)):
         Path(f).unlink(missing_ok=True)
 
 

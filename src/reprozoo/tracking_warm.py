@@ -115,6 +115,11 @@ def address(env: Mapping[str, str]) -> tuple[str, str] | None:
     return sock, os.path.join(folder, f"mlflow-{key}.lock")
 
 
+def _log(sock_path: str) -> str:
+    """The warm process's own messages (its stderr), beside its socket."""
+    return os.path.splitext(sock_path)[0] + ".log"
+
+
 def _connect(path: str) -> socket.socket | None:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -129,8 +134,7 @@ def _start(sock_path: str, lock_path: str, idle: float, env: Mapping[str, str]) 
     """Start the warm process, detached: its own session, no pipe of the stage's."""
     import subprocess
 
-    log = os.path.splitext(sock_path)[0] + ".log"
-    with open(log, "ab") as out:
+    with open(_log(sock_path), "ab") as out:
         return subprocess.Popen([sys.executable, os.path.abspath(__file__), sock_path, lock_path, str(idle)],
                          stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd="/",
                          env=dict(env), start_new_session=True, close_fds=True)
@@ -360,7 +364,7 @@ def serve(sock_path: str, lock_path: str, idle: float) -> None:
                 take()
             except BlockingIOError:
                 break
-        log = os.path.splitext(sock_path)[0] + ".log"
+        log = _log(sock_path)
         if os.path.exists(log) and os.path.getsize(log) == 0:
             os.unlink(log)
         return
